@@ -1,0 +1,195 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SANDBOX_HOST, portOf, type SandboxConfig } from './config';
+import type { SandboxEndpoints } from './endpoints';
+import { ensureJava, ensureMaven, ensureMoto, ensurePostgres, ensureRedis } from './install';
+import { ensureKafkaJars, kafkaHealth, startKafkaCluster, startMirrorMaker, createTopics, MIRROR_SOURCE_ALIAS } from './kafka';
+import { SANDBOX_AWS_CREDENTIALS, seedAwsResources, startMoto } from './moto';
+import { assertPortsFree } from './ports';
+import { POSTGRES_APP_USER, POSTGRES_DATABASE, POSTGRES_OPERATOR, postgresHealth, startPostgresPair } from './postgres';
+import { silentProgress, type Progress } from './progress';
+import { redisHealth, startRedisPair } from './redis';
+import { ProcessSupervisor } from './supervisor';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export class SandboxAlreadyRunningError extends Error {
+  override name = 'SandboxAlreadyRunningError';
+}
+export class SandboxNotRunningError extends Error {
+  override name = 'SandboxNotRunningError';
+}
+export class SandboxStartError extends Error {
+  override name = 'SandboxStartError';
+}
+
+const paths = (config: SandboxConfig) => ({
+  data: path.join(config.rootDir, 'data'),
+  registry: path.join(config.rootDir, 'processes.json'),
+  endpoints: path.join(config.rootDir, 'endpoints.json'),
+  // Logs live beside the sandbox, not inside it, so they survive the teardown that follows a failure.
+  logs: path.join(path.dirname(config.rootDir), 'logs', path.basename(config.rootDir)),
+});
+
+const supervisorFor = (config: SandboxConfig) => new ProcessSupervisor(paths(config).registry, paths(config).logs);
+
+function schemaFiles(): string[] {
+  const dir = path.join(REPO_ROOT, 'schemas', 'postgres');
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** Endpoints of a running sandbox, or throws SandboxNotRunningError. */
+export function readEndpoints(config: SandboxConfig): SandboxEndpoints {
+  try {
+    return JSON.parse(fs.readFileSync(paths(config).endpoints, 'utf8')) as SandboxEndpoints;
+  } catch {
+    throw new SandboxNotRunningError(`no sandbox is running in ${config.rootDir} (start one with 'npm run sandbox -- up')`);
+  }
+}
+
+function describeEndpoints(config: SandboxConfig, awsEndpoint: string, resources: SandboxEndpoints['aws']['resources']): SandboxEndpoints {
+  const region = (name: string, pgPort: number, redisPort: number, kafkaPort: number) => ({
+    region: name,
+    postgres: { host: SANDBOX_HOST, port: pgPort, database: POSTGRES_DATABASE },
+    redis: { host: SANDBOX_HOST, port: redisPort },
+    kafka: { brokers: [`${SANDBOX_HOST}:${kafkaPort}`] },
+  });
+  return {
+    primary: region(config.regions.primary, portOf(config, 'postgresPrimary'), portOf(config, 'redisPrimary'), portOf(config, 'kafkaA')),
+    secondary: region(config.regions.secondary, portOf(config, 'postgresStandby'), portOf(config, 'redisReplica'), portOf(config, 'kafkaB')),
+    aws: { endpoint: awsEndpoint, credentials: SANDBOX_AWS_CREDENTIALS, resources },
+    postgresUsers: { operator: POSTGRES_OPERATOR, app: POSTGRES_APP_USER },
+    mirrorSourceAlias: MIRROR_SOURCE_ALIAS,
+    criticalTopics: config.criticalTopics,
+  };
+}
+
+/**
+ * Brings up both regions' servers, health-checks each, seeds the AWS endpoint and returns
+ * where everything listens. On any failure everything started is torn down again.
+ */
+export async function startSandbox(config: SandboxConfig, progress: Progress = silentProgress): Promise<SandboxEndpoints> {
+  const p = paths(config);
+  const supervisor = supervisorFor(config);
+  if (supervisor.list().some((proc) => supervisor.isRunning(proc.name))) {
+    throw new SandboxAlreadyRunningError(`a sandbox is already running in ${config.rootDir}; stop it with 'npm run sandbox -- down'`);
+  }
+  await stopSandbox(config); // leftovers of a crashed run
+  await assertPortsFree(config);
+
+  // apt must run one install at a time; the downloads after it can overlap.
+  const postgresInstall = await ensurePostgres(progress);
+  const redisServer = await ensureRedis(progress);
+  const java = await ensureJava(progress);
+  const mvn = await ensureMaven(progress);
+  const [kafkaJars, motoPython] = await Promise.all([
+    ensureKafkaJars({ cacheDir: config.cacheDir, version: config.kafka.version, mvn, progress }),
+    ensureMoto(config.cacheDir, progress),
+  ]);
+
+  const timeoutMs = config.startTimeoutSeconds * 1000;
+  fs.mkdirSync(p.data, { recursive: true, mode: 0o755 });
+  try {
+    progress.step('starting PostgreSQL, Redis, Kafka (2 clusters) and moto');
+    const kafka = (async () => {
+      const clusterOptions = { java, jars: kafkaJars, supervisor, dataRoot: p.data, heapMb: config.kafka.brokerHeapMb, timeoutMs };
+      const [a, b] = await Promise.all([
+        startKafkaCluster({ ...clusterOptions, name: 'kafka-a', port: portOf(config, 'kafkaA'), controllerPort: portOf(config, 'kafkaAController') }),
+        startKafkaCluster({ ...clusterOptions, name: 'kafka-b', port: portOf(config, 'kafkaB'), controllerPort: portOf(config, 'kafkaBController') }),
+      ]);
+      progress.done(`Kafka clusters ready (${a.bootstrap}, ${b.bootstrap})`);
+      await createTopics(a.bootstrap, config.criticalTopics);
+      await startMirrorMaker({
+        java,
+        jars: kafkaJars,
+        supervisor,
+        dataRoot: p.data,
+        heapMb: config.kafka.mirrorMakerHeapMb,
+        source: a.bootstrap,
+        target: b.bootstrap,
+        topics: config.criticalTopics,
+        offsetLagMax: config.kafka.offsetLagMax,
+        timeoutMs,
+      });
+      progress.done(`MirrorMaker 2 replicating ${config.criticalTopics.join(', ')} from ${config.regions.primary} to ${config.regions.secondary}`);
+    })();
+    const postgres = startPostgresPair({
+      install: postgresInstall,
+      supervisor,
+      dataRoot: p.data,
+      primaryPort: portOf(config, 'postgresPrimary'),
+      standbyPort: portOf(config, 'postgresStandby'),
+      synchronous: config.postgres.synchronous,
+      schemaFiles: schemaFiles(),
+      timeoutMs,
+    }).then(() => progress.done(`PostgreSQL primary and ${config.postgres.synchronous ? 'synchronous' : 'asynchronous'} streaming standby ready`));
+    const redis = startRedisPair({
+      redisServer,
+      supervisor,
+      dataRoot: p.data,
+      primaryPort: portOf(config, 'redisPrimary'),
+      replicaPort: portOf(config, 'redisReplica'),
+      timeoutMs,
+    }).then(() => progress.done('Redis primary and replica ready'));
+    const aws = startMoto({ python: motoPython, supervisor, port: portOf(config, 'moto'), timeoutMs }).then(async (endpoint) => {
+      const resources = await seedAwsResources(endpoint, config.regions.primary, config.regions.secondary);
+      progress.done(`moto ready on ${endpoint}, seeded hosted zone ${resources.hostedZoneName}`);
+      return { endpoint, resources };
+    });
+    const results = await Promise.allSettled([kafka, postgres, redis, aws]);
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length > 0) throw new SandboxStartError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
+    const { endpoint, resources } = (results[3] as PromiseFulfilledResult<Awaited<typeof aws>>).value;
+    const endpoints = describeEndpoints(config, endpoint, resources);
+    fs.writeFileSync(p.endpoints, JSON.stringify(endpoints, null, 2));
+    return endpoints;
+  } catch (err) {
+    progress.warn(`start-up failed; tearing down everything that was started (logs kept in ${p.logs})`);
+    await stopSandbox(config);
+    throw err instanceof SandboxStartError ? err : new SandboxStartError((err as Error).message);
+  }
+}
+
+/** Stops every process this sandbox started and removes its directory. Idempotent. */
+export async function stopSandbox(config: SandboxConfig, progress: Progress = silentProgress): Promise<void> {
+  const supervisor = supervisorFor(config);
+  for (const proc of supervisor.list().reverse()) {
+    progress.step(`stopping ${proc.name} (pid ${proc.pid})`);
+    await supervisor.stop(proc.name);
+  }
+  fs.rmSync(config.rootDir, { recursive: true, force: true });
+}
+
+export interface SandboxStatus {
+  running: boolean;
+  processes: { name: string; pid: number; alive: boolean; logFile: string }[];
+  health?: {
+    postgres: Awaited<ReturnType<typeof postgresHealth>>;
+    redis: Awaited<ReturnType<typeof redisHealth>>;
+    kafka: Awaited<ReturnType<typeof kafkaHealth>>;
+    moto: { up: boolean };
+  };
+}
+
+export async function sandboxStatus(config: SandboxConfig): Promise<SandboxStatus> {
+  const supervisor = supervisorFor(config);
+  const processes = supervisor.list().map((proc) => ({ name: proc.name, pid: proc.pid, alive: supervisor.isRunning(proc.name), logFile: proc.logFile }));
+  if (!fs.existsSync(paths(config).endpoints)) return { running: false, processes };
+  const endpoints = readEndpoints(config);
+  const motoUp = await fetch(`${endpoints.aws.endpoint}/moto-api/`).then((r) => r.ok, () => false);
+  return {
+    running: processes.length > 0 && processes.every((proc) => proc.alive),
+    processes,
+    health: {
+      postgres: await postgresHealth(endpoints.primary.postgres.port, endpoints.secondary.postgres.port),
+      redis: await redisHealth(endpoints.primary.redis.port, endpoints.secondary.redis.port),
+      kafka: await kafkaHealth(endpoints),
+      moto: { up: motoUp },
+    },
+  };
+}
