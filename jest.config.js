@@ -4,7 +4,7 @@
 // ES module and `npm run build` does the type-checking.
 /** @type {import('jest').Config['transform']} */
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }],
+  '^.+\\.ts$': ['ts-jest', { useESM: true }],
 };
 const shared = {
   extensionsToTreatAsEsm: ['.ts'],
@@ -14,6 +14,8 @@ const shared = {
 
 /** @type {import('jest').Config} */
 const config = {
+  // Integration tests drive real servers; unit tests finish far below this.
+  testTimeout: 180_000,
   projects: [
     {
       ...shared,
@@ -24,9 +26,8 @@ const config = {
       ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/integration/global-setup.ts',
-      globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
-      testTimeout: 180_000,
+      globalSetup: '<rootDir>/test/integration/global-setup.js',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.js',
     },
   ],
 };

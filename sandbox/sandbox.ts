@@ -73,7 +73,16 @@ function describeEndpoints(config: SandboxConfig, awsEndpoint: string, resources
  * Brings up both regions' servers, health-checks each, seeds the AWS endpoint and returns
  * where everything listens. On any failure everything started is torn down again.
  */
-export async function startSandbox(config: SandboxConfig, progress: Progress = silentProgress): Promise<SandboxEndpoints> {
+export interface BinaryOverrides {
+  /** Use this redis-server instead of the installed one (tests use it to make a server die). */
+  redisServer?: string;
+}
+
+export async function startSandbox(
+  config: SandboxConfig,
+  progress: Progress = silentProgress,
+  binaries: BinaryOverrides = {},
+): Promise<SandboxEndpoints> {
   const p = paths(config);
   const supervisor = supervisorFor(config);
   if (supervisor.list().some((proc) => supervisor.isRunning(proc.name))) {
@@ -84,7 +93,7 @@ export async function startSandbox(config: SandboxConfig, progress: Progress = s
 
   // apt must run one install at a time; the downloads after it can overlap.
   const postgresInstall = await ensurePostgres(progress);
-  const redisServer = await ensureRedis(progress);
+  const redisServer = binaries.redisServer ?? (await ensureRedis(progress));
   const java = await ensureJava(progress);
   const mvn = await ensureMaven(progress);
   const [kafkaJars, motoPython] = await Promise.all([
@@ -141,10 +150,19 @@ export async function startSandbox(config: SandboxConfig, progress: Progress = s
       progress.done(`moto ready on ${endpoint}, seeded hosted zone ${resources.hostedZoneName}`);
       return { endpoint, resources };
     });
-    const results = await Promise.allSettled([kafka, postgres, redis, aws]);
+    // Fail fast: once one part fails, stop every server so the others' waits end at once.
+    const parts: Promise<unknown>[] = [kafka, postgres, redis, aws];
+    const results = await Promise.allSettled(
+      parts.map((part) =>
+        part.catch(async (err: unknown) => {
+          await supervisor.stopAll(2000);
+          throw err;
+        }),
+      ),
+    );
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failures.length > 0) throw new SandboxStartError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
-    const { endpoint, resources } = (results[3] as PromiseFulfilledResult<Awaited<typeof aws>>).value;
+    const { endpoint, resources } = await aws;
     const endpoints = describeEndpoints(config, endpoint, resources);
     fs.writeFileSync(p.endpoints, JSON.stringify(endpoints, null, 2));
     return endpoints;
@@ -158,10 +176,9 @@ export async function startSandbox(config: SandboxConfig, progress: Progress = s
 /** Stops every process this sandbox started and removes its directory. Idempotent. */
 export async function stopSandbox(config: SandboxConfig, progress: Progress = silentProgress): Promise<void> {
   const supervisor = supervisorFor(config);
-  for (const proc of supervisor.list().reverse()) {
-    progress.step(`stopping ${proc.name} (pid ${proc.pid})`);
-    await supervisor.stop(proc.name);
-  }
+  const running = supervisor.list();
+  if (running.length > 0) progress.step(`stopping ${running.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}`);
+  await supervisor.stopAll();
   fs.rmSync(config.rootDir, { recursive: true, force: true });
 }
 

@@ -22,12 +22,18 @@ export class ServerExitedError extends Error {
   override name = 'ServerExitedError';
 }
 
+/** Alive and not a zombie (orphans wait for PID 1 to reap them, which can take a while). */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -134,10 +140,7 @@ export class ProcessSupervisor {
   }
 
   async stopAll(graceMs = 10_000): Promise<void> {
-    const names = this.list()
-      .map((p) => p.name)
-      .reverse();
-    for (const name of names) await this.stop(name, graceMs);
+    await Promise.all(this.list().map((p) => this.stop(p.name, graceMs)));
   }
 }
 

@@ -1,0 +1,11 @@
+// Jest loads global set-up outside its ESM transform, so the TypeScript sandbox is
+// imported through tsx, the same loader `npm run sandbox` uses.
+import { tsImport } from 'tsx/esm/api';
+
+export default async function globalSetup() {
+  const { startSandbox } = await tsImport('../../sandbox/sandbox.ts', import.meta.url);
+  const { terminalProgress } = await tsImport('../../sandbox/progress.ts', import.meta.url);
+  const { testSandboxConfig } = await tsImport('./sandbox-fixture.ts', import.meta.url);
+  process.stderr.write('\n');
+  await startSandbox(testSandboxConfig(), terminalProgress('jest sandbox'));
+}
