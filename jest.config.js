@@ -26,6 +26,8 @@ const config = {
       ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // One sandbox (~1 GiB) at a time on a 2-core machine.
+      maxWorkers: 1,
       globalSetup: '<rootDir>/test/integration/global-setup.js',
       globalTeardown: '<rootDir>/test/integration/global-teardown.js',
     },

@@ -1,0 +1,160 @@
+/**
+ * What step logic needs from each backend. Steps are pure functions of these
+ * interfaces; each has one implementation per real backend (self-managed PostgreSQL via
+ * pg, RDS, Aurora global; kafkajs; ioredis; Route 53 / ARC; SSM; DynamoDB; SNS;
+ * EventBridge; S3) and fakes in unit tests. Every mutating call observes first and is
+ * idempotent: calling it when the goal already holds returns `alreadyDone: true`.
+ */
+
+// ---------- PostgreSQL ----------
+
+export interface PostgresNodeStatus {
+  reachable: boolean;
+  /** `primary` when pg_is_in_recovery() is false. */
+  role: 'primary' | 'standby' | 'unknown';
+  /** Refuses writes: default_transaction_read_only on, or a standby. */
+  readOnly: boolean;
+  /** pg_current_wal_lsn() on a primary, pg_last_wal_receive_lsn() on a standby. */
+  lsn: string | null;
+  replayLsn: string | null;
+  /** Bytes received but not yet replayed (standby). */
+  replayPendingBytes: number | null;
+  /** now() - pg_last_xact_replay_timestamp() on a standby, when known. */
+  replayDelaySeconds: number | null;
+  walReceiverStatus: string | null;
+  timeline: number | null;
+  /** Open transactions of the application role (primary). */
+  activeApplicationTransactions: number;
+  error?: string;
+}
+
+/** Counts, sums and balances over the canonical tables, comparable across clusters. */
+export interface LedgerAggregates {
+  capturedAt: string;
+  lsn: string | null;
+  tables: Record<string, { rows: number; quantitySum?: string; notionalSum?: string }>;
+  balancesByAccount: Record<string, string>;
+  positionsByAccountInstrument: Record<string, string>;
+  maxSeq: Record<string, number>;
+}
+
+export interface PostgresAdapter {
+  /** The region's writer (before failover) or standby (the target). */
+  status(): Promise<PostgresNodeStatus>;
+  /** Make it refuse writes (read-only + terminate application sessions) and verify a write is refused. */
+  fence(): Promise<{ alreadyDone: boolean; terminatedSessions: number; verifiedWriteRefused: boolean }>;
+  /** Lift a fence (failback, or undoing a drill's fence). */
+  unfence(): Promise<{ alreadyDone: boolean }>;
+  /** Standby: wait until everything received is replayed; throws NotReadyYetError when not within the timeout. */
+  waitForReplay(timeoutMs: number): Promise<{ receiveLsn: string | null; replayLsn: string | null; waitedMs: number }>;
+  /** Standby → primary (pg_promote / PromoteReadReplica / global cluster failover); confirms it is writable. */
+  promote(): Promise<{ alreadyDone: boolean; timeline: number | null; mechanism: string }>;
+  ledgerAggregates(): Promise<LedgerAggregates>;
+  close(): Promise<void>;
+}
+
+// ---------- Kafka / MirrorMaker 2 ----------
+
+export interface TopicReplicationLag {
+  topic: string;
+  /** Messages on the source not yet on the mirror, summed over partitions. */
+  messagesBehind: number;
+  /** Age of the oldest unmirrored message; 0 when caught up. */
+  lagSeconds: number;
+}
+
+export interface TranslatedGroupOffsets {
+  group: string;
+  /** Mirrored topic on the target → partition → offset to commit. */
+  offsets: { topic: string; partition: number; offset: string; upstreamOffset: string }[];
+  committed: boolean;
+  skippedReason?: 'group-active-on-target' | 'no-checkpoint' | 'already-at-or-beyond';
+}
+
+export interface KafkaAdapter {
+  health(): Promise<{ reachable: boolean; brokers: number; error?: string }>;
+  /** MirrorMaker 2 lag from the source cluster to the target, per critical topic. */
+  replicationLag(): Promise<TopicReplicationLag[]>;
+  /** Source consumer groups' committed offsets (snapshot into the run record when lag is too high). */
+  snapshotSourceOffsets(): Promise<Record<string, Record<string, Record<number, string>>>>;
+  /** Translate every group's offsets from MM2 checkpoints and commit them on the target for groups not active there. */
+  translateAndCommitOffsets(opts: { dryRun: boolean }): Promise<TranslatedGroupOffsets[]>;
+  /** In-sync replicas of each mirrored topic partition against min.insync.replicas on the target. */
+  checkIsr(): Promise<{ topic: string; partition: number; isr: number; minInsyncReplicas: number; ok: boolean }[]>;
+  close(): Promise<void>;
+}
+
+// ---------- Redis ----------
+
+export interface RedisAdapter {
+  status(): Promise<{ reachable: boolean; role: 'master' | 'replica' | 'unknown'; replicationOffset: number; linkUp: boolean | null; keys: number }>;
+  /** REPLICAOF NO ONE, confirmed by ROLE. */
+  promote(): Promise<{ alreadyDone: boolean }>;
+  /** Old primary: stop accepting writes (where reachable). */
+  fence(): Promise<{ alreadyDone: boolean }>;
+  /** Replay the latest feature snapshot after verifying it against its checksum manifest. */
+  hydrateFromSnapshot(opts: { dryRun: boolean }): Promise<{ snapshot: string; keysWritten: number; verified: boolean; alreadyDone: boolean }>;
+  close(): Promise<void>;
+}
+
+// ---------- Control plane ----------
+
+export interface DnsCutoverResult {
+  method: 'route53-weighted' | 'arc-routing-control';
+  alreadyDone: boolean;
+  changeId?: string;
+  records: { name: string; before: string | null; after: string }[];
+}
+
+export interface TrafficRouter {
+  /** Which region each trading endpoint sends traffic to now. */
+  activeRegions(): Promise<Record<string, string | null>>;
+  /** Point every trading endpoint at the region; returns the change to wait for. */
+  routeTo(region: string, opts: { dryRun: boolean }): Promise<DnsCutoverResult>;
+  /** INSYNC (Route 53 GetChange) or, for routing controls, the control state read back. */
+  isChangeComplete(changeId: string): Promise<boolean>;
+}
+
+export interface TradingFlags {
+  read(): Promise<{ acceptNewOrders: boolean; strategyActivation: 'enabled' | 'disabled'; activeRegion: string; deploymentFreeze: boolean }>;
+  set(
+    changes: Partial<{ acceptNewOrders: boolean; strategyActivation: 'enabled' | 'disabled'; activeRegion: string; deploymentFreeze: boolean }>,
+  ): Promise<{ changed: string[] }>;
+}
+
+export interface LockLease {
+  application: string;
+  owner: string;
+  runId: string;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
+export interface LockStore {
+  /** Conditional write: succeeds when free, expired, or already ours (re-drive); otherwise throws LockHeldError. */
+  acquire(lease: LockLease): Promise<{ alreadyDone: boolean; holder: LockLease }>;
+  release(application: string, owner: string): Promise<{ alreadyDone: boolean }>;
+  current(application: string): Promise<LockLease | null>;
+}
+
+export interface RunRecordStore {
+  open(record: { runId: string; application: string; mode: string; run: unknown }): Promise<{ alreadyDone: boolean }>;
+  /** Appends facts (step outcomes, decisions, offset snapshots) to the run record. */
+  append(runId: string, entry: { kind: string; at: string; data: unknown }): Promise<void>;
+  close(runId: string, outcome: string): Promise<void>;
+  read(runId: string): Promise<{ runId: string; entries: { kind: string; at: string; data: unknown }[]; outcome?: string } | null>;
+}
+
+export interface Notifier {
+  /** Publishes one of the runbook's notification templates; dedupe key makes a re-drive not notify twice. */
+  notify(message: { template: string; subject: string; body: string; severity: 'info' | 'warning' | 'sev1'; dedupeKey: string; attributes?: Record<string, string> }): Promise<{ messageId: string; alreadyDone: boolean }>;
+}
+
+export interface EventPublisher {
+  publish(event: { detailType: string; detail: Record<string, unknown> }): Promise<{ eventId: string }>;
+}
+
+export interface EvidenceStore {
+  /** Writes an immutable object (Object Lock retention where supported); returns its key, version and SHA-256. */
+  put(key: string, body: Buffer | string, contentType: string): Promise<{ key: string; versionId?: string; sha256: string; retainUntil?: string }>;
+}
