@@ -1,6 +1,7 @@
+import path from 'node:path';
 import type { SandboxConfigInput } from '../../sandbox/config';
 import type { SandboxEndpoints } from '../../sandbox/endpoints';
-import { startSandbox, stopSandbox } from '../../sandbox/sandbox';
+import { REPO_ROOT, startSandbox, stopSandbox } from '../../sandbox/sandbox';
 import { testSandboxConfig } from './sandbox-fixture';
 
 /**
@@ -9,8 +10,7 @@ import { testSandboxConfig } from './sandbox-fixture';
  * file uses (ranges of 10; see the table in the README's testing section).
  */
 export function useFreshSandbox(name: string, portBase: number, overrides: Partial<SandboxConfigInput> = {}): () => SandboxEndpoints {
-  const base = testSandboxConfig();
-  const config = testSandboxConfig({ ...overrides, portBase, rootDir: `${base.rootDir}-${name}` });
+  const config = testSandboxConfig({ ...overrides, portBase, rootDir: path.join(REPO_ROOT, '.sandbox', `fresh-${name}`) });
   let endpoints: SandboxEndpoints | undefined;
   beforeAll(async () => {
     endpoints = await startSandbox(config);
