@@ -14,6 +14,8 @@ const shared = {
 
 /** @type {import('jest').Config} */
 const config = {
+  // One test file at a time: integration files start sandboxes of ~1 GiB each on a 2-core machine.
+  maxWorkers: 1,
   // Integration tests drive real servers; unit tests finish far below this.
   testTimeout: 180_000,
   projects: [
@@ -26,8 +28,6 @@ const config = {
       ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      // One sandbox (~1 GiB) at a time on a 2-core machine.
-      maxWorkers: 1,
       globalSetup: '<rootDir>/test/integration/global-setup.js',
       globalTeardown: '<rootDir>/test/integration/global-teardown.js',
     },

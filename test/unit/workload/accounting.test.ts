@@ -125,7 +125,11 @@ describe('WriteAccounting', () => {
     a.acknowledge(s, 'kafka');
     a.finish(s);
     expect(a.consecutiveFailures).toBe(0);
-    expect(a.snapshot()).toMatchObject({ completed: 1, failed: { postgres: 0, kafka: 3 }, acknowledged: { postgres: 4, kafka: 1 } });
+    expect(a.snapshot()).toMatchObject({
+      completed: 1,
+      failed: { postgres: 0, kafka: 3 },
+      acknowledged: { postgres: 4, kafka: 1 },
+    });
   });
 
   it('counts reconnects per sink and returns independent snapshots', () => {
@@ -142,15 +146,31 @@ describe('WriteAccounting', () => {
 
 describe('classifyPostgresError', () => {
   it.each([
-    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'reconnect', 'econnrefused'],
+    [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      'reconnect',
+      'econnrefused',
+    ],
     [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'reconnect', 'econnreset'],
     [new Error('Connection terminated unexpectedly'), 'reconnect', 'connection_lost'],
-    [new Error('Client has encountered a connection error and is not queryable'), 'reconnect', 'connection_lost'],
+    [
+      new Error('Client has encountered a connection error and is not queryable'),
+      'reconnect',
+      'connection_lost',
+    ],
     [new Error('Query read timeout'), 'reconnect', 'connection_lost'],
-    [sqlError('25006', 'cannot execute INSERT in a read-only transaction'), 'reconnect', 'read_only_sql_transaction'],
+    [
+      sqlError('25006', 'cannot execute INSERT in a read-only transaction'),
+      'reconnect',
+      'read_only_sql_transaction',
+    ],
     [sqlError('57P01', 'terminating connection due to administrator command'), 'reconnect', 'admin_shutdown'],
     [sqlError('57P03', 'the database system is starting up'), 'reconnect', 'cannot_connect_now'],
-    [sqlError('28000', 'role "tradepulse_app" is not permitted to log in'), 'reconnect', 'invalid_authorization_specification'],
+    [
+      sqlError('28000', 'role "tradepulse_app" is not permitted to log in'),
+      'reconnect',
+      'invalid_authorization_specification',
+    ],
     [sqlError('08006'), 'reconnect', 'connection_exception_08006'],
     [sqlError('40001'), 'retry', 'serialization_failure'],
     [sqlError('40P01'), 'retry', 'deadlock_detected'],
@@ -167,23 +187,39 @@ describe('classifyPostgresError', () => {
   });
 
   it('looks at the cause of a wrapped error', () => {
-    const wrapped = new Error('write failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) });
+    const wrapped = new Error('write failed', {
+      cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+    });
     expect(classifyPostgresError(wrapped)).toEqual({ action: 'reconnect', reason: 'econnrefused' });
   });
 });
 
 describe('classifyKafkaError', () => {
-  const kafkaError = (name: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(name), { name, ...extra });
+  const kafkaError = (name: string, extra: Record<string, unknown> = {}) =>
+    Object.assign(new Error(name), { name, ...extra });
 
   it('reconnects on connection loss, exhausted retries and retriable protocol errors', () => {
-    expect(classifyKafkaError(kafkaError('KafkaJSConnectionError'))).toEqual({ action: 'reconnect', reason: 'KafkaJSConnectionError' });
-    expect(classifyKafkaError(kafkaError('KafkaJSNumberOfRetriesExceeded'))).toMatchObject({ action: 'reconnect' });
-    expect(classifyKafkaError(kafkaError('KafkaJSProtocolError', { type: 'NOT_LEADER_OR_FOLLOWER', retriable: true }))).toEqual({
+    expect(classifyKafkaError(kafkaError('KafkaJSConnectionError'))).toEqual({
+      action: 'reconnect',
+      reason: 'KafkaJSConnectionError',
+    });
+    expect(classifyKafkaError(kafkaError('KafkaJSNumberOfRetriesExceeded'))).toMatchObject({
+      action: 'reconnect',
+    });
+    expect(
+      classifyKafkaError(
+        kafkaError('KafkaJSProtocolError', { type: 'NOT_LEADER_OR_FOLLOWER', retriable: true }),
+      ),
+    ).toEqual({
       action: 'reconnect',
       reason: 'not_leader_or_follower',
     });
-    expect(classifyKafkaError(kafkaError('KafkaJSProtocolError', { type: 'UNKNOWN_TOPIC_OR_PARTITION' }))).toMatchObject({ action: 'reconnect' });
-    expect(classifyKafkaError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toMatchObject({ action: 'reconnect' });
+    expect(
+      classifyKafkaError(kafkaError('KafkaJSProtocolError', { type: 'UNKNOWN_TOPIC_OR_PARTITION' })),
+    ).toMatchObject({ action: 'reconnect' });
+    expect(classifyKafkaError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toMatchObject({
+      action: 'reconnect',
+    });
   });
 
   it('fails on errors a retry cannot fix', () => {
@@ -192,9 +228,19 @@ describe('classifyKafkaError', () => {
       reason: 'message_too_large',
     });
     expect(
-      classifyKafkaError(kafkaError('KafkaJSNumberOfRetriesExceeded', { originalError: { type: 'TOPIC_AUTHORIZATION_FAILED' } })),
+      classifyKafkaError(
+        kafkaError('KafkaJSNumberOfRetriesExceeded', {
+          originalError: { type: 'TOPIC_AUTHORIZATION_FAILED' },
+        }),
+      ),
     ).toMatchObject({ action: 'fail' });
-    expect(classifyKafkaError(kafkaError('KafkaJSNonRetriableError', { originalError: kafkaError('KafkaJSProtocolError', { type: 'INVALID_RECORD' }) }))).toMatchObject({
+    expect(
+      classifyKafkaError(
+        kafkaError('KafkaJSNonRetriableError', {
+          originalError: kafkaError('KafkaJSProtocolError', { type: 'INVALID_RECORD' }),
+        }),
+      ),
+    ).toMatchObject({
       action: 'fail',
     });
     expect(classifyKafkaError(new StoppedError('x'))).toEqual({ action: 'fail', reason: 'stopped' });
@@ -216,18 +262,29 @@ describe('retry policy', () => {
   const base = { retriesSoFar: 0, firstAttemptAtMs: 0, nowMs: 0, policy, stopping: false, random: 0 };
 
   it('retries reconnect/retry decisions, never fail decisions', () => {
-    expect(decideRetry({ ...base, decision: { action: 'reconnect', reason: 'econnrefused' } })).toEqual({ retry: true, delayMs: 50 });
-    expect(decideRetry({ ...base, decision: { action: 'retry', reason: 'deadlock_detected' }, retriesSoFar: 2 })).toEqual({
+    expect(decideRetry({ ...base, decision: { action: 'reconnect', reason: 'econnrefused' } })).toEqual({
+      retry: true,
+      delayMs: 50,
+    });
+    expect(
+      decideRetry({ ...base, decision: { action: 'retry', reason: 'deadlock_detected' }, retriesSoFar: 2 }),
+    ).toEqual({
       retry: true,
       delayMs: 200,
     });
-    expect(decideRetry({ ...base, decision: { action: 'fail', reason: 'unique_violation' } })).toEqual({ retry: false, reason: 'unique_violation' });
+    expect(decideRetry({ ...base, decision: { action: 'fail', reason: 'unique_violation' } })).toEqual({
+      retry: false,
+      reason: 'unique_violation',
+    });
   });
 
   it('gives up when stopping or when the write deadline would pass', () => {
     const decision = { action: 'reconnect' as const, reason: 'econnrefused' };
     expect(decideRetry({ ...base, decision, stopping: true })).toEqual({ retry: false, reason: 'stopped' });
-    expect(decideRetry({ ...base, decision, nowMs: 9_990 })).toEqual({ retry: false, reason: 'deadline_exceeded(econnrefused)' });
+    expect(decideRetry({ ...base, decision, nowMs: 9_990 })).toEqual({
+      retry: false,
+      reason: 'deadline_exceeded(econnrefused)',
+    });
     expect(decideRetry({ ...base, decision, nowMs: 9_900 })).toEqual({ retry: true, delayMs: 50 });
   });
 

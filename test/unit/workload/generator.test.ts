@@ -2,7 +2,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startLoadGenerator, LoadGeneratorOptionsError, type ConnectorHooks, type LoadGeneratorOptions } from '../../../workload/generator';
+import {
+  startLoadGenerator,
+  LoadGeneratorOptionsError,
+  type ConnectorHooks,
+  type LoadGeneratorOptions,
+} from '../../../workload/generator';
 import { summarizeJournal, readJournal, type JournalEntry } from '../../../workload/journal';
 import { PostgresSink, type PostgresAck, type SinkConnection } from '../../../workload/postgres-sink';
 import type { KafkaAck } from '../../../workload/kafka-sink';
@@ -125,7 +130,11 @@ describe('load generator (with fake sinks)', () => {
     const db = new FakeDatabase();
     const kafka = new FakeKafka();
     const gen = startLoadGenerator(
-      options({ maxWrites: 40, kafka: { brokers: ['fake:9092'] }, connectors: { postgres: db.connector(), kafka: kafka.connector() } }),
+      options({
+        maxWrites: 40,
+        kafka: { brokers: ['fake:9092'] },
+        connectors: { postgres: db.connector(), kafka: kafka.connector() },
+      }),
     );
     const summary = await gen.done;
 
@@ -149,7 +158,11 @@ describe('load generator (with fake sinks)', () => {
     // Each write's Kafka line follows its PostgreSQL line: published only after the commit.
     for (let i = 0; i < entries.length; i += 2) {
       expect(entries[i]).toMatchObject({ sink: 'postgres', seq: i / 2 + 1 });
-      expect(entries[i + 1]).toMatchObject({ sink: 'kafka', seq: i / 2 + 1, idempotencyKey: `unit-writer:${i / 2 + 1}` });
+      expect(entries[i + 1]).toMatchObject({
+        sink: 'kafka',
+        seq: i / 2 + 1,
+        idempotencyKey: `unit-writer:${i / 2 + 1}`,
+      });
     }
     expect(kafka.messages.map((m) => m.seq)).toEqual(pgSeqs);
     // Fills only reference orders that were acknowledged earlier.
@@ -170,19 +183,25 @@ describe('load generator (with fake sinks)', () => {
     const kafka = new FakeKafka();
     const postgresScript: Script = (w, attempt) => {
       if (w.seq === 5 && attempt === 1) return 'commit-then-drop';
-      if (w.seq === 9 && attempt <= 2) return sqlError('25006', 'cannot execute INSERT in a read-only transaction');
+      if (w.seq === 9 && attempt <= 2)
+        return sqlError('25006', 'cannot execute INSERT in a read-only transaction');
       if (w.seq === 12) return sqlError('23514', 'violates check constraint');
       return 'ok';
     };
     const kafkaScript: Script = (w, attempt) =>
-      w.seq === 3 && attempt === 1 ? Object.assign(new Error('Connection error'), { name: 'KafkaJSConnectionError' }) : 'ok';
+      w.seq === 3 && attempt === 1
+        ? Object.assign(new Error('Connection error'), { name: 'KafkaJSConnectionError' })
+        : 'ok';
     const seen: string[] = [];
     const gen = startLoadGenerator(
       options({
         maxWrites: 20,
         kafka: { brokers: ['fake:9092'] },
         connectors: { postgres: db.connector(postgresScript), kafka: kafka.connector(kafkaScript) },
-        onEvent: (e) => seen.push(e.type === 'retry' || e.type === 'failed' ? `${e.type}:${e.sink}:${e.seq}:${e.reason}` : e.type),
+        onEvent: (e) =>
+          seen.push(
+            e.type === 'retry' || e.type === 'failed' ? `${e.type}:${e.sink}:${e.seq}:${e.reason}` : e.type,
+          ),
       }),
     );
     const s = await gen.done;
@@ -216,7 +235,8 @@ describe('load generator (with fake sinks)', () => {
 
   it('runs PostgreSQL-only when no Kafka target is given', async () => {
     const db = new FakeDatabase();
-    const s = await startLoadGenerator(options({ maxWrites: 10, connectors: { postgres: db.connector() } })).done;
+    const s = await startLoadGenerator(options({ maxWrites: 10, connectors: { postgres: db.connector() } }))
+      .done;
     expect(s.sinks).toEqual(['postgres']);
     expect(s.acknowledged).toEqual({ postgres: 10, kafka: 0 });
     expect(s.completed).toBe(10);
@@ -230,7 +250,11 @@ describe('load generator (with fake sinks)', () => {
         ratePerSecond: 100,
         concurrency: 2,
         stopGraceMs: 30,
-        connectors: { postgres: db.connector(() => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) },
+        connectors: {
+          postgres: db.connector(() =>
+            Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+          ),
+        },
       }),
     );
     await new Promise((r) => setTimeout(r, 80));
@@ -266,7 +290,10 @@ describe('load generator (with fake sinks)', () => {
   it('aborts when writes keep failing for a reason a failover does not explain', async () => {
     const db = new FakeDatabase();
     const s = await startLoadGenerator(
-      options({ maxConsecutiveFailures: 5, connectors: { postgres: db.connector(() => sqlError('42P01', 'relation "orders" does not exist')) } }),
+      options({
+        maxConsecutiveFailures: 5,
+        connectors: { postgres: db.connector(() => sqlError('42P01', 'relation "orders" does not exist')) },
+      }),
     ).done;
     expect(s.stopReason).toBe('aborted');
     expect(s.abortReason).toMatch(/5 writes in a row failed/);
@@ -277,7 +304,9 @@ describe('load generator (with fake sinks)', () => {
 
   it('stops by itself after its duration, at about the requested rate', async () => {
     const db = new FakeDatabase();
-    const s = await startLoadGenerator(options({ ratePerSecond: 50, durationSeconds: 0.3, connectors: { postgres: db.connector() } })).done;
+    const s = await startLoadGenerator(
+      options({ ratePerSecond: 50, durationSeconds: 0.3, connectors: { postgres: db.connector() } }),
+    ).done;
     expect(s.stopReason).toBe('duration');
     expect(s.attempted).toBeGreaterThanOrEqual(10);
     expect(s.attempted).toBeLessThanOrEqual(20);
@@ -287,8 +316,12 @@ describe('load generator (with fake sinks)', () => {
   it('appends to an existing journal and stamps the writer id', async () => {
     const db = new FakeDatabase();
     const journalPath = path.join(dir, 'shared.jsonl');
-    await startLoadGenerator(options({ journalPath, writerId: 'run-a', maxWrites: 3, connectors: { postgres: db.connector() } })).done;
-    await startLoadGenerator(options({ journalPath, writerId: 'run-b', maxWrites: 4, connectors: { postgres: db.connector() } })).done;
+    await startLoadGenerator(
+      options({ journalPath, writerId: 'run-a', maxWrites: 3, connectors: { postgres: db.connector() } }),
+    ).done;
+    await startLoadGenerator(
+      options({ journalPath, writerId: 'run-b', maxWrites: 4, connectors: { postgres: db.connector() } }),
+    ).done;
     const s = await summarizeJournal(journalPath);
     expect(Object.keys(s.writers).sort()).toEqual(['run-a', 'run-b']);
     expect(s.writers['run-a']?.postgres.seqs).toEqual(new Set([1, 2, 3]));
@@ -300,8 +333,12 @@ describe('load generator (with fake sinks)', () => {
     expect(() => startLoadGenerator(options({ ratePerSecond: -1 }))).toThrow(LoadGeneratorOptionsError);
     expect(() => startLoadGenerator(options({ ratePerSecond: -1 }))).toThrow(/ratePerSecond/);
     expect(() => startLoadGenerator(options({ writerId: 'has spaces' }))).toThrow(/writerId/);
-    expect(() => startLoadGenerator(options({ kafka: { brokers: ['nohostport'] } }))).toThrow(/kafka\.brokers/);
-    expect(() => startLoadGenerator({ ...options({}), bogus: 1 } as LoadGeneratorOptions)).toThrow(/bogus|Unrecognized/);
+    expect(() => startLoadGenerator(options({ kafka: { brokers: ['nohostport'] } }))).toThrow(
+      /kafka\.brokers/,
+    );
+    expect(() => startLoadGenerator({ ...options({}), bogus: 1 } as LoadGeneratorOptions)).toThrow(
+      /bogus|Unrecognized/,
+    );
     expect(fs.existsSync(path.join(dir, 'journal.jsonl'))).toBe(false);
   });
 });

@@ -50,11 +50,26 @@ function fill(seq: number, over: Partial<JournalEntry> = {}): JournalEntry {
 }
 
 function risk(seq: number, over: Partial<JournalEntry> = {}): JournalEntry {
-  return order(seq, { kind: 'risk_event', orderId: null, riskEventId: RISK_ID, side: null, quantity: null, price: null, ...over });
+  return order(seq, {
+    kind: 'risk_event',
+    orderId: null,
+    riskEventId: RISK_ID,
+    side: null,
+    quantity: null,
+    price: null,
+    ...over,
+  });
 }
 
 function kafka(entry: JournalEntry, partition: number, offset: number): JournalEntry {
-  return { ...entry, sink: 'kafka', duplicate: false, topic: `${entry.kind}s`, partition, offset: String(offset) } as JournalEntry;
+  return {
+    ...entry,
+    sink: 'kafka',
+    duplicate: false,
+    topic: `${entry.kind}s`,
+    partition,
+    offset: String(offset),
+  } as JournalEntry;
 }
 
 function writeJournal(file: string, entries: JournalEntry[]): void {
@@ -77,7 +92,12 @@ describe('journal writer + reader', () => {
 
     const text = fs.readFileSync(file, 'utf8');
     expect(text.endsWith('\n')).toBe(true);
-    expect(text.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(entries);
+    expect(
+      text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual(entries);
 
     const records = await collect(file);
     expect(records.map((r) => r.type)).toEqual(['entry', 'entry', 'entry', 'entry']);
@@ -122,7 +142,13 @@ describe('journal writer + reader', () => {
     expect(s.writers.w1?.postgres.seqs).toEqual(new Set([1, 2, 3, 4, 5]));
     expect(s.writers.w1?.kafka.seqs).toEqual(new Set([1, 2, 5]));
     expect(s.writers.w1?.kafka.maxSeq).toBe(5);
-    expect(s.kafkaPartitions['orders/0']).toEqual({ topic: 'orders', partition: 0, count: 1, minOffset: '7', maxOffset: '7' });
+    expect(s.kafkaPartitions['orders/0']).toEqual({
+      topic: 'orders',
+      partition: 0,
+      count: 1,
+      minOffset: '7',
+      maxOffset: '7',
+    });
     expect(s.kafkaPartitions['risk_events/0']?.count).toBe(1);
     expect(s.kafkaPartitions['orders/1']?.minOffset).toBe('3');
 
@@ -154,7 +180,13 @@ describe('journal writer + reader', () => {
     const records = await collect(file);
     expect(records.filter((r) => r.type === 'entry')).toHaveLength(3);
     const torn = records.at(-1);
-    expect(torn).toEqual({ type: 'torn', line: 4, byteOffset: sizeBefore, bytes: 40, preview: fourth.slice(0, 40) });
+    expect(torn).toEqual({
+      type: 'torn',
+      line: 4,
+      byteOffset: sizeBefore,
+      bytes: 40,
+      preview: fourth.slice(0, 40),
+    });
 
     const s = await summarizeJournal(file);
     expect(s.entries).toBe(3);
@@ -192,7 +224,8 @@ describe('journal writer + reader', () => {
   it('reads a journal larger than one read chunk, with lines split across chunks', async () => {
     const file = path.join(dir, 'j.jsonl');
     const entries: JournalEntry[] = [];
-    for (let seq = 1; seq <= 3000; seq++) entries.push(seq % 3 === 0 ? kafka(order(seq), seq % 3, seq) : order(seq));
+    for (let seq = 1; seq <= 3000; seq++)
+      entries.push(seq % 3 === 0 ? kafka(order(seq), seq % 3, seq) : order(seq));
     writeJournal(file, entries);
     expect(fs.statSync(file).size).toBeGreaterThan(256 * 1024 * 2);
     const s = await summarizeJournal(file);
@@ -210,7 +243,12 @@ describe('journal writer + reader', () => {
     fs.appendFileSync(file, '{"v":1,"writer":"w1","se');
 
     const w = JournalWriter.open(file);
-    expect(w.repairedTornTail).toEqual({ line: 3, byteOffset: intact, bytes: 24, preview: '{"v":1,"writer":"w1","se' });
+    expect(w.repairedTornTail).toEqual({
+      line: 3,
+      byteOffset: intact,
+      bytes: 24,
+      preview: '{"v":1,"writer":"w1","se',
+    });
     w.append(order(3));
     w.close();
 

@@ -1,5 +1,10 @@
 import { JournalSummarizer, type JournalEntry } from '../../../workload/journal';
-import { fetchWriterSeqs, reconcilePostgres, reconcileWithDatabase, type Queryable } from '../../../workload/reconcile';
+import {
+  fetchWriterSeqs,
+  reconcilePostgres,
+  reconcileWithDatabase,
+  type Queryable,
+} from '../../../workload/reconcile';
 
 function pgAck(writer: string, seq: number): JournalEntry {
   return {
@@ -31,7 +36,11 @@ function summaryOf(entries: JournalEntry[]) {
 describe('reconciling the journal with the promoted database', () => {
   it('counts acknowledged-but-missing writes as lost and present-but-unacknowledged as in doubt', () => {
     const summary = summaryOf([1, 2, 3, 4, 5, 6].map((s) => pgAck('w', s)).concat([pgAck('other', 99)]));
-    const r = reconcileWithDatabase(summary, 'w', { order: new Set([1, 2, 3]), fill: new Set([4, 7]), risk_event: new Set() });
+    const r = reconcileWithDatabase(summary, 'w', {
+      order: new Set([1, 2, 3]),
+      fill: new Set([4, 7]),
+      risk_event: new Set(),
+    });
     expect(r).toEqual({
       writerId: 'w',
       acknowledged: 6,
@@ -45,8 +54,13 @@ describe('reconciling the journal with the promoted database', () => {
 
   it('is ok when every acknowledged write is there', () => {
     const summary = summaryOf([pgAck('w', 1), pgAck('w', 2)]);
-    expect(reconcileWithDatabase(summary, 'w', { order: new Set([1]), fill: new Set([2]), risk_event: new Set() }).ok).toBe(true);
-    expect(reconcileWithDatabase(summary, 'nobody', { order: new Set(), fill: new Set(), risk_event: new Set() })).toMatchObject({
+    expect(
+      reconcileWithDatabase(summary, 'w', { order: new Set([1]), fill: new Set([2]), risk_event: new Set() })
+        .ok,
+    ).toBe(true);
+    expect(
+      reconcileWithDatabase(summary, 'nobody', { order: new Set(), fill: new Set(), risk_event: new Set() }),
+    ).toMatchObject({
       acknowledged: 0,
       ok: true,
     });

@@ -1,6 +1,11 @@
 import { toUnits } from '../../../workload/decimal';
 import { INSTRUMENTS, TRADABLE_ACCOUNTS } from '../../../workload/reference-data';
-import { deterministicUuid, idempotencyKeyOf, WritePlanner, type PlannedWrite } from '../../../workload/write-plan';
+import {
+  deterministicUuid,
+  idempotencyKeyOf,
+  WritePlanner,
+  type PlannedWrite,
+} from '../../../workload/write-plan';
 
 /** Plans `n` writes, acknowledging every one (as a healthy store would). */
 function run(planner: WritePlanner, n: number): PlannedWrite[] {
@@ -21,7 +26,9 @@ describe('WritePlanner', () => {
 
   it('derives ids and idempotency keys from writer and sequence number', () => {
     const writes = run(new WritePlanner('writer-x', 3), 200);
-    const ids = writes.map((w) => (w.kind === 'order' ? w.orderId : w.kind === 'fill' ? w.fillId : w.riskEventId));
+    const ids = writes.map((w) =>
+      w.kind === 'order' ? w.orderId : w.kind === 'fill' ? w.fillId : w.riskEventId,
+    );
     expect(new Set(ids).size).toBe(writes.length);
     for (const [i, w] of writes.entries()) {
       expect(w.seq).toBe(i + 1);
