@@ -50,6 +50,8 @@ export interface PostgresAdapter {
   /** Standby → primary (pg_promote / PromoteReadReplica / global cluster failover); confirms it is writable. */
   promote(): Promise<{ alreadyDone: boolean; timeline: number | null; mechanism: string }>;
   ledgerAggregates(): Promise<LedgerAggregates>;
+  /** Of the given (writer, seq) acknowledged writes of a canonical table, those absent here. */
+  missingSequences(table: 'orders' | 'fills' | 'risk_events', writerId: string, seqs: number[]): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -81,6 +83,8 @@ export interface KafkaAdapter {
   translateAndCommitOffsets(opts: { dryRun: boolean }): Promise<TranslatedGroupOffsets[]>;
   /** In-sync replicas of each mirrored topic partition against min.insync.replicas on the target. */
   checkIsr(): Promise<{ topic: string; partition: number; isr: number; minInsyncReplicas: number; ok: boolean }[]>;
+  /** Consumer groups' lag on the target's mirrored critical topics (end offset − committed offset). */
+  consumerLagOnTarget(): Promise<{ group: string; topic: string; lag: number; partitionsWithoutOffset: number }[]>;
   close(): Promise<void>;
 }
 
