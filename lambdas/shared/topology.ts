@@ -128,10 +128,6 @@ export const TopologySchema = z
         offsetLagMax: z.number().int().nonnegative().default(100),
       })
       .strict(),
-    approval: z
-      .object({ heartbeatSeconds: z.number().int().positive().default(3600), timeoutSeconds: z.number().int().positive().default(14_400) })
-      .strict()
-      .default({ heartbeatSeconds: 3600, timeoutSeconds: 14_400 }),
     lockLeaseSeconds: z.number().int().min(60).default(7200),
     heightenedMonitoringMinutes: z.number().int().positive().default(120),
   })

@@ -76,7 +76,7 @@ export const validateInputStep = defineStep({
       action: 'observed' as const,
       observed: { trigger: request.trigger, mode: request.mode, sourceRegion, targetRegion },
       changes: [],
-      result: run,
+      result: { run },
     };
   },
 });

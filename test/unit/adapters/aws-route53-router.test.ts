@@ -8,7 +8,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { InvalidInputError, TransientError } from '../../../lambdas/shared/errors';
-import { Route53WeightedRouter, normaliseChangeId } from '../../../lambdas/shared/adapters/aws/route53-router';
+import {
+  Route53WeightedRouter,
+  normaliseChangeId,
+} from '../../../lambdas/shared/adapters/aws/route53-router';
 import { TRADING_ENDPOINTS, type TradingEndpoint } from '../../../lambdas/shared/topology';
 
 const route53Mock = mockClient(Route53Client);
@@ -36,7 +39,12 @@ function router() {
 }
 
 /** Route 53 answers ListResourceRecordSets with FQDNs (trailing dot). */
-function weighted(e: TradingEndpoint, region: string, weight: number, extra: Partial<ResourceRecordSet> = {}): ResourceRecordSet {
+function weighted(
+  e: TradingEndpoint,
+  region: string,
+  weight: number,
+  extra: Partial<ResourceRecordSet> = {},
+): ResourceRecordSet {
   return {
     Name: `${records[e]}.`,
     Type: 'CNAME',
@@ -49,12 +57,20 @@ function weighted(e: TradingEndpoint, region: string, weight: number, extra: Par
 }
 
 /** Each endpoint's list starts at its own name; the page also carries the next name's records, as Route 53 does. */
-function zoneWith(weights: Record<string, number>, extra: (e: TradingEndpoint, region: string) => Partial<ResourceRecordSet> = () => ({})) {
+function zoneWith(
+  weights: Record<string, number>,
+  extra: (e: TradingEndpoint, region: string) => Partial<ResourceRecordSet> = () => ({}),
+) {
   for (const e of TRADING_ENDPOINTS) {
     route53Mock.on(ListResourceRecordSetsCommand, { StartRecordName: records[e] }).resolves({
       ResourceRecordSets: [
         ...Object.entries(weights).map(([region, w]) => weighted(e, region, w, extra(e, region))),
-        { Name: 'zzz.trading.example.internal.', Type: 'A', TTL: 60, ResourceRecords: [{ Value: '10.0.0.1' }] },
+        {
+          Name: 'zzz.trading.example.internal.',
+          Type: 'A',
+          TTL: 60,
+          ResourceRecords: [{ Value: '10.0.0.1' }],
+        },
       ],
       IsTruncated: false,
       MaxItems: 300,
@@ -69,7 +85,12 @@ beforeEach(() => {
 describe('Route53WeightedRouter', () => {
   test('activeRegions reports, per trading endpoint, the one region with weight above 0', async () => {
     zoneWith({ [A]: 100, [B]: 0 });
-    expect(await router().activeRegions()).toEqual({ api: A, postgresWriter: A, kafkaBootstrap: A, redis: A });
+    expect(await router().activeRegions()).toEqual({
+      api: A,
+      postgresWriter: A,
+      kafkaBootstrap: A,
+      redis: A,
+    });
     expect(route53Mock).toHaveReceivedCommandWith(ListResourceRecordSetsCommand, {
       HostedZoneId: zone,
       StartRecordName: records.api,
@@ -116,7 +137,11 @@ describe('Route53WeightedRouter', () => {
         });
       }
     }
-    expect(result).toMatchObject({ method: 'route53-weighted', alreadyDone: false, changeId: 'C2682N5HXP0BZ4' });
+    expect(result).toMatchObject({
+      method: 'route53-weighted',
+      alreadyDone: false,
+      changeId: 'C2682N5HXP0BZ4',
+    });
     expect(result.records).toContainEqual({
       name: `${records.api} [${B}]`,
       before: `weight 0 → ${target('api', B)}`,
@@ -131,12 +156,19 @@ describe('Route53WeightedRouter', () => {
 
   test('routeTo keeps a health check already attached to a record set', async () => {
     zoneWith({ [A]: 100, [B]: 0 }, (_e, region) => (region === B ? { HealthCheckId: 'hc-b' } : {}));
-    route53Mock.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: new Date() } });
+    route53Mock
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: new Date() } });
     await router().routeTo(B, { dryRun: false });
-    const changes = route53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]!.args[0].input.ChangeBatch!.Changes!;
+    const changes = route53Mock.commandCalls(ChangeResourceRecordSetsCommand)[0]!.args[0].input.ChangeBatch!
+      .Changes!;
     const bSets = changes.filter((c) => c.ResourceRecordSet?.SetIdentifier === B);
     expect(bSets.every((c) => c.ResourceRecordSet?.HealthCheckId === 'hc-b')).toBe(true);
-    expect(changes.filter((c) => c.ResourceRecordSet?.SetIdentifier === A).some((c) => c.ResourceRecordSet?.HealthCheckId)).toBe(false);
+    expect(
+      changes
+        .filter((c) => c.ResourceRecordSet?.SetIdentifier === A)
+        .some((c) => c.ResourceRecordSet?.HealthCheckId),
+    ).toBe(false);
   });
 
   test('routeTo is a no-op when every endpoint already sends all traffic to the region', async () => {
@@ -149,8 +181,12 @@ describe('Route53WeightedRouter', () => {
   });
 
   test('routeTo is not a no-op when the weights are right but a target differs from the topology', async () => {
-    zoneWith({ [A]: 0, [B]: 100 }, (e, region) => (e === 'redis' && region === B ? { ResourceRecords: [{ Value: 'stale.example.internal' }] } : {}));
-    route53Mock.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: '/change/C2', Status: 'PENDING', SubmittedAt: new Date() } });
+    zoneWith({ [A]: 0, [B]: 100 }, (e, region) =>
+      e === 'redis' && region === B ? { ResourceRecords: [{ Value: 'stale.example.internal' }] } : {},
+    );
+    route53Mock
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C2', Status: 'PENDING', SubmittedAt: new Date() } });
     const result = await router().routeTo(B, { dryRun: false });
     expect(result.alreadyDone).toBe(false);
     expect(route53Mock).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 1);
@@ -177,9 +213,15 @@ describe('Route53WeightedRouter', () => {
 
   test('a record set missing from the zone is reported as before: null and created', async () => {
     zoneWith({ [A]: 100 });
-    route53Mock.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: '/change/C3', Status: 'PENDING', SubmittedAt: new Date() } });
+    route53Mock
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: '/change/C3', Status: 'PENDING', SubmittedAt: new Date() } });
     const result = await router().routeTo(B, { dryRun: false });
-    expect(result.records).toContainEqual({ name: `${records.kafkaBootstrap} [${B}]`, before: null, after: `weight 100 → ${target('kafkaBootstrap', B)}` });
+    expect(result.records).toContainEqual({
+      name: `${records.kafkaBootstrap} [${B}]`,
+      before: null,
+      after: `weight 100 → ${target('kafkaBootstrap', B)}`,
+    });
   });
 
   test('observation pages on while Route 53 stays on the same record name', async () => {
@@ -194,13 +236,15 @@ describe('Route53WeightedRouter', () => {
           NextRecordIdentifier: B,
           MaxItems: 1,
         });
-      route53Mock.on(ListResourceRecordSetsCommand, { StartRecordName: `${records[e]}.`, StartRecordIdentifier: B }).resolves({
-        ResourceRecordSets: [weighted(e, B, 0)],
-        IsTruncated: true,
-        NextRecordName: 'zzz.trading.example.internal.',
-        NextRecordType: 'A',
-        MaxItems: 1,
-      });
+      route53Mock
+        .on(ListResourceRecordSetsCommand, { StartRecordName: `${records[e]}.`, StartRecordIdentifier: B })
+        .resolves({
+          ResourceRecordSets: [weighted(e, B, 0)],
+          IsTruncated: true,
+          NextRecordName: 'zzz.trading.example.internal.',
+          NextRecordType: 'A',
+          MaxItems: 1,
+        });
     }
     const result = await router().routeTo(B, { dryRun: true });
     expect(result.records.filter((r) => r.before !== null)).toHaveLength(8);
@@ -208,8 +252,12 @@ describe('Route53WeightedRouter', () => {
   });
 
   test('isChangeComplete is GetChange INSYNC, with the /change/ prefix normalised away', async () => {
-    route53Mock.on(GetChangeCommand, { Id: 'C1' }).resolves({ ChangeInfo: { Id: 'C1', Status: 'INSYNC', SubmittedAt: new Date() } });
-    route53Mock.on(GetChangeCommand, { Id: 'C2' }).resolves({ ChangeInfo: { Id: 'C2', Status: 'PENDING', SubmittedAt: new Date() } });
+    route53Mock
+      .on(GetChangeCommand, { Id: 'C1' })
+      .resolves({ ChangeInfo: { Id: 'C1', Status: 'INSYNC', SubmittedAt: new Date() } });
+    route53Mock
+      .on(GetChangeCommand, { Id: 'C2' })
+      .resolves({ ChangeInfo: { Id: 'C2', Status: 'PENDING', SubmittedAt: new Date() } });
     expect(await router().isChangeComplete('/change/C1')).toBe(true);
     expect(await router().isChangeComplete('C2')).toBe(false);
     expect(route53Mock).toHaveReceivedCommandWith(GetChangeCommand, { Id: 'C1' });

@@ -1,0 +1,4 @@
+import { lambdaHandler } from '../shared/lambda-handler';
+import { announceRegionStep } from './logic';
+
+export const handler = lambdaHandler(announceRegionStep);

@@ -1,0 +1,4 @@
+import { lambdaHandler } from '../shared/lambda-handler';
+import { checkConsumerLagStep } from './logic';
+
+export const handler = lambdaHandler(checkConsumerLagStep);

@@ -1,0 +1,4 @@
+import { lambdaHandler } from '../shared/lambda-handler';
+import { promotePostgresStep } from './logic';
+
+export const handler = lambdaHandler(promotePostgresStep);

@@ -1,0 +1,31 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { DrDependencies } from './dependencies';
+import { executeStep, type StepDefinition } from './step';
+
+/** One logger for the service, at module scope (Powertools practice). */
+export const logger = new Logger({ serviceName: 'tradepulse-dr' });
+
+/** Supplies the step's dependencies; built once per execution environment, not per invocation. */
+export type DependencyProvider<D> = () => Promise<D>;
+
+let environmentDependencies: Promise<DrDependencies> | undefined;
+/** Dependencies of a deployed Lambda: the topology and region from its environment (see aws-dependencies). */
+export const fromEnvironment: DependencyProvider<DrDependencies> = () => {
+  environmentDependencies ??= import('./aws-dependencies').then((m) => m.dependenciesFromEnvironment());
+  return environmentDependencies;
+};
+
+/**
+ * The thin handler every step folder exports: middy with the Powertools logger, over the
+ * same `executeStep` the local runner calls.
+ */
+export function lambdaHandler<I, D, R>(step: StepDefinition<I, D, R>, dependencies: DependencyProvider<D> = fromEnvironment as unknown as DependencyProvider<D>) {
+  return middy(async (event: unknown) => {
+    logger.appendKeys({ step: step.name });
+    const result = await executeStep(step, event, await dependencies());
+    logger.info('step finished', { action: result.evidence.action, changes: result.evidence.changes, durationMs: result.evidence.durationMs });
+    return result;
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}

@@ -1,0 +1,4 @@
+import { lambdaHandler } from '../shared/lambda-handler';
+import { waitForDnsSyncStep } from './logic';
+
+export const handler = lambdaHandler(waitForDnsSyncStep);
