@@ -112,7 +112,9 @@ export async function startSandbox(
         startKafkaCluster({ ...clusterOptions, name: 'kafka-b', port: portOf(config, 'kafkaB'), controllerPort: portOf(config, 'kafkaBController') }),
       ]);
       progress.done(`Kafka clusters ready (${a.bootstrap}, ${b.bootstrap})`);
-      await createTopics(a.bootstrap, config.criticalTopics);
+      // Both regions have their own critical topics: producers write locally after a failover,
+      // while MirrorMaker 2 mirrors the primary's into `<alias>.<topic>` on the secondary.
+      await Promise.all([createTopics(a.bootstrap, config.criticalTopics), createTopics(b.bootstrap, config.criticalTopics)]);
       await startMirrorMaker({
         java,
         jars: kafkaJars,

@@ -97,6 +97,11 @@ export interface LoadGeneratorOptions {
   /** @default { connectMs: 3000, queryMs: 10000 } */
   timeouts?: { connectMs?: number; queryMs?: number };
   onEvent?: (event: LoadGeneratorEvent) => void;
+  /**
+   * The order gateway: awaited before each new write starts, so a quiesced gateway
+   * (ACCEPT_NEW_ORDERS=false) holds new orders back until trading resumes.
+   */
+  gate?: () => Promise<void>;
   /** Test seam: replaces the real sink connections (one pair per worker). */
   connectors?: {
     postgres?: (worker: number, hooks: ConnectorHooks) => SinkConnection<PostgresAck>;
@@ -215,6 +220,7 @@ const OptionsSchema = z
       .strict()
       .optional(),
     onEvent: fn.optional(),
+    gate: fn.optional(),
     connectors: z.object({ postgres: fn.optional(), kafka: fn.optional() }).strict().optional(),
   })
   .strict();
@@ -434,6 +440,8 @@ class Generator implements LoadGenerator {
         const due = this.schedule.claim(Date.now());
         const wait = due - Date.now();
         if (wait > 0) await sleep(wait, undefined, { signal: this.wake.signal }).catch(() => {});
+        if (this.state !== 'running') break;
+        if (this.opts.gate) await this.opts.gate();
         if (this.state !== 'running') break;
         if (this.opts.maxWrites !== undefined && this.accounting.attempted >= this.opts.maxWrites) {
           this.requestStop('max_writes');

@@ -7,14 +7,13 @@ import { executeStep, type StepDefinition } from './step';
 /** One logger for the service, at module scope (Powertools practice). */
 export const logger = new Logger({ serviceName: 'tradepulse-dr' });
 
-/** Supplies the step's dependencies; built once per execution environment, not per invocation. */
-export type DependencyProvider<D> = () => Promise<D>;
+/** Supplies a step's dependencies for one invocation; long-lived parts are built once per execution environment. */
+export type DependencyProvider<D> = (event: unknown) => Promise<D> | D;
 
-let environmentDependencies: Promise<DrDependencies> | undefined;
 /** Dependencies of a deployed Lambda: the topology and region from its environment (see aws-dependencies). */
-export const fromEnvironment: DependencyProvider<DrDependencies> = () => {
-  environmentDependencies ??= import('./aws-dependencies').then((m) => m.dependenciesFromEnvironment());
-  return environmentDependencies;
+export const fromEnvironment: DependencyProvider<DrDependencies> = async (event) => {
+  const { dependenciesFromEnvironment } = await import('./aws-dependencies');
+  return dependenciesFromEnvironment()(event);
 };
 
 /**
@@ -24,7 +23,7 @@ export const fromEnvironment: DependencyProvider<DrDependencies> = () => {
 export function lambdaHandler<I, D, R>(step: StepDefinition<I, D, R>, dependencies: DependencyProvider<D> = fromEnvironment as unknown as DependencyProvider<D>) {
   return middy(async (event: unknown) => {
     logger.appendKeys({ step: step.name });
-    const result = await executeStep(step, event, await dependencies());
+    const result = await executeStep(step, event, await dependencies(event));
     logger.info('step finished', { action: result.evidence.action, changes: result.evidence.changes, durationMs: result.evidence.durationMs });
     return result;
   }).use(injectLambdaContext(logger, { resetKeys: true }));
