@@ -74,6 +74,14 @@ function evidenceOf(steps: StepsState): StepEvidence[] {
   return found;
 }
 
+/** Feature snapshot ids start with their creation time (YYYYMMDDTHHMMSSmmmZ). */
+function snapshotAgeSeconds(snapshotId: string, at: number): number | null {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(snapshotId);
+  if (!m) return null;
+  const created = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!);
+  return Math.max(0, (at - created) / 1000);
+}
+
 /** Maps what a drill observed onto the evidence report's input: the same builder AWS runs use. */
 export function drillReportInput(drill: DrillRun, synchronous: boolean, approvalChannel: 'terminal' | 'unattended' | 'task-token'): BuildEvidenceReportInput {
   const last = drill.executions.at(-1)!;
@@ -135,8 +143,11 @@ export function drillReportInput(drill: DrillRun, synchronous: boolean, approval
         offsetLagMax: drill.topology.kafka.offsetLagMax,
       },
       redis: {
-        lagAtDeclaration: { bytes: atDeclaration?.redis.offsetBehindBytes ?? null, seconds: null },
-        snapshot: redis?.snapshot ? { name: redis.snapshot, ageSeconds: null, keysWritten: redis.keysWritten ?? null, verified: true } : null,
+        // A replica at its primary's offset has nothing at risk; otherwise the seconds are not knowable from offsets.
+        lagAtDeclaration: { bytes: atDeclaration?.redis.offsetBehindBytes ?? null, seconds: atDeclaration?.redis.offsetBehindBytes === 0 ? 0 : null },
+        snapshot: redis?.snapshot
+          ? { name: redis.snapshot, ageSeconds: snapshotAgeSeconds(redis.snapshot, last.finishedAt), keysWritten: redis.keysWritten ?? null, verified: true }
+          : null,
       },
     },
     verification: {

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import type { DependencyPool } from '../lambdas/shared/build-dependencies';
 import { runIdOf } from '../lambdas/shared/build-dependencies';
-import { lambdaHandler, logger } from '../lambdas/shared/lambda-handler';
+import { lambdaHandler } from '../lambdas/shared/lambda-handler';
 import { STEP_FUNCTIONS, type AnyStep, type StepFunctionName } from '../lambdas/registry';
 
 /** A crash injected into a step, to prove re-drives converge: before it acts, or after it acted but before it answers. */
@@ -45,7 +45,6 @@ function lambdaContext(functionName: string): Context {
  * Powertools logger over the step logic), with the sandbox's dependencies.
  */
 export function localStepInvoker(pool: DependencyPool, faults: InjectedFault[] = []) {
-  logger.setLogLevel('WARN');
   const handlers = new Map<string, ReturnType<typeof lambdaHandler<unknown, unknown, unknown>>>();
   const remaining = new Map(faults.map((f) => [`${f.step}:${f.when}`, f.times]));
   const invocations: InvocationRecord[] = [];

@@ -129,6 +129,19 @@ export async function writeEvidenceReport(
   };
 
   await mkdir(root, { recursive: true });
+  if ((await exists(dir)) && !(await exists(join(dir, REPORT_FILES.json)))) {
+    // The run's own directory already holds its raw evidence (e.g. the load generator's
+    // journal): add the report files beside it, each created exclusively.
+    for (const [name, content] of Object.entries(files)) {
+      try {
+        await writeFile(join(dir, name), content, { mode: 0o444, flag: 'wx' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return settleExisting();
+        throw err;
+      }
+    }
+    return result(false);
+  }
   if (await exists(dir)) return settleExisting();
   const staging = await mkdtemp(join(root, `.${r.runId}.partial-`));
   try {
