@@ -21,6 +21,8 @@ export interface InvocationRecord {
   startedAt: number;
   durationMs: number;
   ok: boolean;
+  /** What the step reported doing (its evidence's action), when it answered. */
+  action?: string;
 }
 
 function lambdaContext(functionName: string): Context {
@@ -62,14 +64,16 @@ export function localStepInvoker(pool: DependencyPool, faults: InjectedFault[] =
     handlers.set(step, handler);
     const startedAt = Date.now();
     let ok = false;
+    let action: string | undefined;
     try {
       crash(step, 'before');
       const result = await handler(event, lambdaContext(step));
+      action = (result as { evidence?: { action?: string } }).evidence?.action;
       crash(step, 'after');
       ok = true;
       return result;
     } finally {
-      invocations.push({ step, state, startedAt, durationMs: Date.now() - startedAt, ok });
+      invocations.push({ step, state, startedAt, durationMs: Date.now() - startedAt, ok, ...(action ? { action } : {}) });
     }
   };
   return { invoke, invocations };

@@ -140,7 +140,10 @@ export async function startKafkaCluster(o: KafkaClusterOptions): Promise<{ boots
   fs.mkdirSync(dir, { recursive: true });
   const propsFile = path.join(dir, 'server.properties');
   fs.writeFileSync(propsFile, serverProperties(o, logDir));
-  const clusterId = crypto.randomBytes(16).toString('base64url');
+  // A cluster id starting with '-' would be read as an option by the storage tool.
+  let clusterId: string;
+  do clusterId = crypto.randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-'));
   const log = path.join(o.supervisor.logDir, `${o.name}.log`);
   const logging = (file: string) => [`-Dlog4j.configuration=file:${o.jars.log4jConfig}`, `-Dkafka.log.file=${file}`];
   await runCommand(o.java, [...jvmFlags(128), ...logging(`${log}.format`), '-cp', o.jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile]);

@@ -40,7 +40,7 @@ function makeOwnedDir(dir: string, install: PostgresInstall): void {
 }
 
 /** The sandbox's own server settings, appended to the generated postgresql.conf. */
-function serverSettings(port: number, synchronous: boolean): string {
+function serverSettings(port: number): string {
   return [
     `listen_addresses = '${SANDBOX_HOST}'`,
     `port = ${port}`,
@@ -56,7 +56,8 @@ function serverSettings(port: number, synchronous: boolean): string {
     `shared_buffers = '128MB'`,
     `max_connections = 100`,
     `wal_receiver_status_interval = '1s'`,
-    `synchronous_standby_names = '${synchronous ? `FIRST 1 (${STANDBY_NAME})` : ''}'`,
+    // Set once the standby streams (see startPostgresPair): before that, every commit would wait for it.
+    `synchronous_standby_names = ''`,
     `logging_collector = off`,
     `log_line_prefix = '%m [%p] %u@%d '`,
     '',
@@ -100,7 +101,7 @@ export async function startPostgresPair(opts: PostgresPairOptions): Promise<{ pr
 
   makeOwnedDir(primary.dataDir, opts.install);
   await runCommand(bin('initdb'), ['-D', primary.dataDir, '-U', POSTGRES_OPERATOR, '--auth=trust', '--encoding=UTF8', '--locale=C', '--data-checksums'], owner(opts.install));
-  fs.appendFileSync(path.join(primary.dataDir, 'postgresql.conf'), serverSettings(primary.port, opts.synchronous));
+  fs.appendFileSync(path.join(primary.dataDir, 'postgresql.conf'), serverSettings(primary.port));
   fs.writeFileSync(
     path.join(primary.dataDir, 'pg_hba.conf'),
     [
@@ -142,6 +143,10 @@ export async function startPostgresPair(opts: PostgresPairOptions): Promise<{ pr
   );
   startServer(opts, standby);
   await waitReady(opts, standby, POSTGRES_DATABASE);
+  if (opts.synchronous) {
+    await queryOnce(primary.port, `alter system set synchronous_standby_names = 'FIRST 1 (${STANDBY_NAME})'`);
+    await queryOnce(primary.port, 'select pg_reload_conf()');
+  }
   await waitUntil(
     `${standby.name} to stream WAL from the primary`,
     async () => {

@@ -184,6 +184,13 @@ export async function stopSandbox(config: SandboxConfig, progress: Progress = si
   fs.rmSync(config.rootDir, { recursive: true, force: true });
 }
 
+/** Stops one server of a running sandbox (tests use it to simulate a failure, e.g. MirrorMaker 2 dying). */
+export async function stopServer(config: SandboxConfig, name: string): Promise<void> {
+  const supervisor = supervisorFor(config);
+  if (!supervisor.list().some((p) => p.name === name)) throw new SandboxNotRunningError(`no server named ${name} in ${config.rootDir}`);
+  await supervisor.stop(name);
+}
+
 export interface SandboxStatus {
   running: boolean;
   processes: { name: string; pid: number; alive: boolean; logFile: string }[];

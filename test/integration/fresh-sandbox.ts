@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { SandboxConfigInput } from '../../sandbox/config';
+import type { SandboxConfig, SandboxConfigInput } from '../../sandbox/config';
 import type { SandboxEndpoints } from '../../sandbox/endpoints';
 import { REPO_ROOT, startSandbox, stopSandbox } from '../../sandbox/sandbox';
 import { testSandboxConfig } from './sandbox-fixture';
@@ -9,7 +9,7 @@ import { testSandboxConfig } from './sandbox-fixture';
  * over), so the shared jest sandbox stays pristine. Each file passes a port base no other
  * file uses (ranges of 10; see the table in the README's testing section).
  */
-export function useFreshSandbox(name: string, portBase: number, overrides: Partial<SandboxConfigInput> = {}): () => SandboxEndpoints {
+export function useFreshSandbox(name: string, portBase: number, overrides: Partial<SandboxConfigInput> = {}): (() => SandboxEndpoints) & { config: SandboxConfig } {
   const config = testSandboxConfig({ ...overrides, portBase, rootDir: path.join(REPO_ROOT, '.sandbox', `fresh-${name}`) });
   let endpoints: SandboxEndpoints | undefined;
   beforeAll(async () => {
@@ -18,8 +18,9 @@ export function useFreshSandbox(name: string, portBase: number, overrides: Parti
   afterAll(async () => {
     await stopSandbox(config);
   });
-  return () => {
+  const get = () => {
     if (!endpoints) throw new Error(`fresh sandbox ${name} did not start`);
     return endpoints;
   };
+  return Object.assign(get, { config });
 }
