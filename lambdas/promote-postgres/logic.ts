@@ -13,10 +13,10 @@ export const promotePostgresStep = defineStep({
   async run({ run, replayTimeoutSeconds }, deps: Pick<DrDependencies, 'postgres'>) {
     const standby = deps.postgres(run.targetRegion);
     const before = await standby.status();
-    if (before.role === 'primary') {
-      return { action: actionFor(run.dryRun, true), observed: { before }, changes: [], result: { promoted: true, timeline: before.timeline, lsn: before.lsn, replayedUpTo: null as string | null } };
-    }
     if (run.dryRun) {
+      if (before.role === 'primary') {
+        return { action: actionFor(true, true), observed: { before }, changes: [], result: { promoted: true, timeline: before.timeline, lsn: before.lsn, replayedUpTo: null as string | null } };
+      }
       return {
         action: actionFor(true, false),
         observed: { before },
@@ -24,7 +24,12 @@ export const promotePostgresStep = defineStep({
         result: { promoted: false, timeline: before.timeline, lsn: before.lsn, replayedUpTo: null },
       };
     }
-    const replay = await standby.waitForReplay(replayTimeoutSeconds * 1000);
+    // Already a primary (a re-drive after a crash mid-promotion): promote() is still called, as it
+    // also lifts a fence the standby inherited through the WAL and proves a write works.
+    const replay =
+      before.role === 'primary'
+        ? { receiveLsn: before.lsn, replayLsn: before.lsn, waitedMs: 0 }
+        : await standby.waitForReplay(replayTimeoutSeconds * 1000);
     const promoted = await standby.promote();
     const after = await standby.status();
     if (after.role !== 'primary' || after.readOnly) {

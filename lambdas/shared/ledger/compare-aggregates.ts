@@ -42,37 +42,47 @@ function compareMaps(table: string, expected: Record<string, string>, found: Rec
 /**
  * Ledger parity between the last healthy snapshot and the promoted cluster: row counts,
  * quantity and notional sums per canonical table, balance per account, position per
- * account and instrument. Fewer rows than the snapshot is missing data (SEV-1); more rows,
- * all with sequence numbers beyond the snapshot's, are writes after the snapshot (expected).
+ * account and instrument. Fewer rows than the snapshot is missing data (SEV-1). More rows,
+ * all with sequence numbers beyond the snapshot's, are writes after the snapshot
+ * (expected); the tables those writes maintain in the same transactions (positions, the
+ * balance ledger) then differ too, and are reported as such rather than as SEV-1.
  */
 export function compareLedgerAggregates(baseline: LedgerAggregates, found: LedgerAggregates): LedgerFinding[] {
   const findings: LedgerFinding[] = [];
-  for (const table of new Set([...Object.keys(baseline.tables), ...Object.keys(found.tables)])) {
+  const tables = [...new Set([...Object.keys(baseline.tables), ...Object.keys(found.tables)])];
+  const sequenced = (table: string) => table in baseline.maxSeq || table in found.maxSeq;
+  const compareTable = (table: string, afterSnapshot: boolean) => {
     const want = baseline.tables[table] ?? { rows: 0 };
     const have = found.tables[table] ?? { rows: 0 };
-    if (have.rows < want.rows) {
-      findings.push({ table, key: 'row count', expected: String(want.rows), found: String(have.rows), classification: 'missing-data', sev1: true });
-      continue;
-    }
-    if (have.rows > want.rows) {
-      const afterSnapshot = (found.maxSeq[table] ?? 0) > (baseline.maxSeq[table] ?? 0);
+    const differ = (key: string, expected: string, actual: string, missing: boolean) =>
       findings.push({
         table,
-        key: `seq > ${baseline.maxSeq[table] ?? 0}`,
+        key,
+        expected,
+        found: actual,
+        classification: missing ? 'missing-data' : afterSnapshot ? 'write-after-snapshot' : 'mismatch',
+        sev1: missing || !afterSnapshot,
+      });
+    if (have.rows < want.rows) return differ('row count', String(want.rows), String(have.rows), true);
+    if (have.rows > want.rows) {
+      const newer = sequenced(table) ? (found.maxSeq[table] ?? 0) > (baseline.maxSeq[table] ?? 0) : afterSnapshot;
+      findings.push({
+        table,
+        key: sequenced(table) ? `seq > ${baseline.maxSeq[table] ?? 0}` : 'row count',
         expected: String(want.rows),
         found: String(have.rows),
-        classification: afterSnapshot ? 'write-after-snapshot' : 'mismatch',
-        sev1: !afterSnapshot,
+        classification: newer ? 'write-after-snapshot' : 'mismatch',
+        sev1: !newer,
       });
-      continue;
+      return;
     }
     for (const measure of ['quantitySum', 'notionalSum'] as const) {
-      if (!sameDecimal(want[measure], have[measure])) {
-        findings.push({ table, key: measure, expected: decimal(want[measure]), found: decimal(have[measure]), classification: 'mismatch', sev1: true });
-      }
+      if (!sameDecimal(want[measure], have[measure])) differ(measure, decimal(want[measure]), decimal(have[measure]), false);
     }
-  }
+  };
+  for (const table of tables.filter(sequenced)) compareTable(table, false);
   const newerWrites = findings.some((f) => f.classification === 'write-after-snapshot');
+  for (const table of tables.filter((t) => !sequenced(t))) compareTable(table, newerWrites);
   if (!newerWrites) {
     findings.push(...compareMaps('balances', baseline.balancesByAccount, found.balancesByAccount));
     findings.push(...compareMaps('positions', baseline.positionsByAccountInstrument, found.positionsByAccountInstrument));
