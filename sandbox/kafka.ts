@@ -17,7 +17,8 @@ export const CRITICAL_TOPIC_PARTITIONS = 3;
 /** Small, quick-starting JVMs: the whole sandbox has to stay under 3 GiB on 2 cores. */
 function jvmFlags(heapMb: number): string[] {
   return [
-    `-Xms${Math.min(64, heapMb)}m`,
+    // With SerialGC the initial heap is committed up front: start small.
+    '-Xms32m',
     `-Xmx${heapMb}m`,
     '-XX:+UseSerialGC',
     '-XX:TieredStopAtLevel=1',
@@ -201,7 +202,10 @@ emit.heartbeats.interval.seconds = 1
 refresh.topics.interval.seconds = 5
 refresh.groups.interval.seconds = 5
 offset.lag.max = ${o.offsetLagMax}
-offset.flush.interval.ms = 1000
+# MirrorMaker 2 reads worker settings with the target cluster's prefix; unprefixed ones are ignored.
+\${b}.offset.flush.interval.ms = 1000
+plugin.discovery = service_load
+\${b}.plugin.discovery = service_load
 sync.topic.acls.enabled = false
 sync.topic.configs.enabled = true
 replication.factor = 1
