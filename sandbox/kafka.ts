@@ -203,9 +203,9 @@ refresh.topics.interval.seconds = 5
 refresh.groups.interval.seconds = 5
 offset.lag.max = ${o.offsetLagMax}
 # MirrorMaker 2 reads worker settings with the target cluster's prefix; unprefixed ones are ignored.
-\${b}.offset.flush.interval.ms = 1000
+${b}.offset.flush.interval.ms = 1000
 plugin.discovery = service_load
-\${b}.plugin.discovery = service_load
+${b}.plugin.discovery = service_load
 sync.topic.acls.enabled = false
 sync.topic.configs.enabled = true
 replication.factor = 1
