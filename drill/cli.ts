@@ -12,7 +12,7 @@ import { STEP_FUNCTIONS, type StepFunctionName } from '../lambdas/registry';
 import { drillReportInput } from './report-input';
 import { runDrill, type ApprovalAnswer } from './run-drill';
 
-const USAGE = `usage: npm run drill -- [--async] [--dry-run] [--yes | --reject] [--rate N] [--keep-sandbox]
+const USAGE = `usage: npm run drill -- [--async] [--dry-run | --alarm] [--yes | --reject] [--rate N] [--keep-sandbox]
 
 A full failover drill on the local sandbox: starts both regions' servers, runs the load
 generator, executes state-machines/failover.asl.json with every step's Lambda handler,
@@ -21,6 +21,7 @@ reports/disaster-recovery/<run-id>/.
 
   --async         asynchronous PostgreSQL replication (default: synchronous, zero RPO)
   --dry-run       every step checks and reports what it would do; nothing changes
+  --alarm         start as EventBridge would on the failover alarm (mode failover, not drill)
   --yes           approve resumption without asking   --reject   reject it
                   (without a terminal, drills on the sandbox approve unattended and say so)
   --rate N        load-generator writes per second (default 40)
@@ -84,6 +85,7 @@ async function main(): Promise<number> {
     options: {
       async: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      alarm: { type: 'boolean' },
       yes: { type: 'boolean' },
       reject: { type: 'boolean' },
       rate: { type: 'string' },
@@ -104,6 +106,7 @@ async function main(): Promise<number> {
     return n;
   };
   if (values.yes && values.reject) throw new Error('--yes and --reject contradict each other; give one');
+  if (values.alarm && values['dry-run']) throw new Error('--alarm starts an unplanned failover; it cannot be a --dry-run');
   const rate = number('rate', values.rate, 40, 1, 2000);
   const warmup = number('warmup', values.warmup, 5, 0, 600);
   const interactive = Boolean(process.stdin.isTTY) && !values.yes && !values.reject;
@@ -140,8 +143,8 @@ async function main(): Promise<number> {
     const started = Date.now();
     const drill = await runDrill({
       endpoints,
-      mode: values['dry-run'] ? 'dryRun' : 'drill',
-      trigger: 'cli',
+      mode: values.alarm ? 'failover' : values['dry-run'] ? 'dryRun' : 'drill',
+      trigger: values.alarm ? 'alarm' : 'cli',
       approval,
       ratePerSecond: rate,
       warmupSeconds: warmup,
