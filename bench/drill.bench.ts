@@ -15,7 +15,12 @@ import { REPO_ROOT, startSandbox, stopSandbox } from '../sandbox/sandbox';
  * time not spent inside a step; target < 2 s), acknowledged writes lost against what the
  * workflow reported at risk, and Kafka skips and duplicates against offset.lag.max.
  */
-function orchestrationOverheadMs(drill: DrillRun): { workflowMs: number; stepsMs: number; approvalWaitMs: number; overheadMs: number } {
+function orchestrationOverheadMs(drill: DrillRun): {
+  workflowMs: number;
+  stepsMs: number;
+  approvalWaitMs: number;
+  overheadMs: number;
+} {
   const execution = drill.executions.at(-1)!;
   const workflowMs = execution.finishedAt - execution.startedAt;
   const byState = new Map(drill.invocations.map((i) => [i.state, i]));
@@ -36,7 +41,10 @@ function orchestrationOverheadMs(drill: DrillRun): { workflowMs: number; stepsMs
 }
 
 async function benchOne(synchronous: boolean, portBase: number) {
-  const config = defaultSandboxConfig(REPO_ROOT, `bench-drill-${synchronous ? 'sync' : 'async'}`, { portBase, postgres: { synchronous } });
+  const config = defaultSandboxConfig(REPO_ROOT, `bench-drill-${synchronous ? 'sync' : 'async'}`, {
+    portBase,
+    postgres: { synchronous },
+  });
   const endpoints = await startSandbox(config, silentProgress);
   try {
     const drill = await runDrill({
@@ -54,11 +62,19 @@ async function benchOne(synchronous: boolean, portBase: number) {
     const maxDup = Math.max(0, ...Object.values(drill.kafka?.duplicatesByPartition ?? {}));
     const label = synchronous ? 'synchronous ' : 'asynchronous';
     console.log(`${label} outcome ${report.outcome}`);
-    console.log(`${label} trigger → trading resumed, excluding approval: ${report.rto.excludingApprovalSeconds?.toFixed(2)} s (target < 15 s)`);
-    console.log(`${label} orchestration overhead: ${(overhead.overheadMs / 1000).toFixed(2)} s of ${(overhead.workflowMs / 1000).toFixed(2)} s (steps ${(overhead.stepsMs / 1000).toFixed(2)} s, approval wait ${(overhead.approvalWaitMs / 1000).toFixed(2)} s; target < 2 s)`);
+    console.log(
+      `${label} trigger → trading resumed, excluding approval: ${report.rto.excludingApprovalSeconds?.toFixed(2)} s (target < 15 s)`,
+    );
+    console.log(
+      `${label} orchestration overhead: ${(overhead.overheadMs / 1000).toFixed(2)} s of ${(overhead.workflowMs / 1000).toFixed(2)} s (steps ${(overhead.stepsMs / 1000).toFixed(2)} s, approval wait ${(overhead.approvalWaitMs / 1000).toFixed(2)} s; target < 2 s)`,
+    );
     console.log(`${label} trading paused: ${report.rto.tradingDowntimeSeconds?.toFixed(2)} s`);
-    console.log(`${label} acknowledged writes lost: ${drill.ackedWritesLost?.missing} of ${drill.ackedWritesLost?.acknowledged}; reported at risk before promotion: ${JSON.stringify(report.rpo.postgres.atRiskReported)}`);
-    console.log(`${label} kafka: ${drill.kafka?.skipped} skipped of ${drill.kafka?.acknowledged}; duplicates ${drill.kafka?.duplicates} (max ${maxDup}/partition, offset.lag.max ${drill.topology.kafka.offsetLagMax})`);
+    console.log(
+      `${label} acknowledged writes lost: ${drill.ackedWritesLost?.missing} of ${drill.ackedWritesLost?.acknowledged}; reported at risk before promotion: ${JSON.stringify(report.rpo.postgres.atRiskReported)}`,
+    );
+    console.log(
+      `${label} kafka: ${drill.kafka?.skipped} skipped of ${drill.kafka?.acknowledged}; duplicates ${drill.kafka?.duplicates} (max ${maxDup}/partition, offset.lag.max ${drill.topology.kafka.offsetLagMax})`,
+    );
   } finally {
     await stopSandbox(config);
   }

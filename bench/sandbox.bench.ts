@@ -50,12 +50,16 @@ async function peakMemoryUnderLoad(endpoints: Awaited<ReturnType<typeof startSan
   })();
   const summary = await load.done;
   await sampler;
-  console.log(`peak memory under load            PSS ${mib(peakPss)}, RSS ${mib(peakRss)} (target < 3072 MiB; ${summary.acknowledged.postgres} writes in 15 s)`);
+  console.log(
+    `peak memory under load            PSS ${mib(peakPss)}, RSS ${mib(peakRss)} (target < 3072 MiB; ${summary.acknowledged.postgres} writes in 15 s)`,
+  );
 }
 
 async function main() {
   await stopSandbox(config);
-  const cold = await measuredStart(withInstall ? 'first start incl. install' : 'first start (empty data dirs)');
+  const cold = await measuredStart(
+    withInstall ? 'first start incl. install' : 'first start (empty data dirs)',
+  );
   await peakMemoryUnderLoad(cold.endpoints);
   await stopSandbox(config);
   const warm = await measuredStart('second start (warm caches)');

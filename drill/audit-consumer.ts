@@ -21,7 +21,11 @@ export class AuditTrailConsumer {
 
   async start(brokers: string[], topics: string[]): Promise<void> {
     const kafka = new Kafka({ clientId: `${this.groupId}-client`, brokers, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: this.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000 });
+    const consumer = kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+    });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({

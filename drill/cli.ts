@@ -37,7 +37,9 @@ function latestChanges(output: unknown, stepName: string | undefined): string[] 
     if (!value || typeof value !== 'object') return;
     const e = (value as { evidence?: { step: string; finishedAt: string; changes: string[] } }).evidence;
     if (e?.step === stepName) evidences.push(e);
-    else if (!e) for (const inner of Object.values(value)) if (inner && typeof inner === 'object' && 'evidence' in inner) collect(inner);
+    else if (!e)
+      for (const inner of Object.values(value))
+        if (inner && typeof inner === 'object' && 'evidence' in inner) collect(inner);
   };
   const steps = (output as { steps?: Record<string, unknown> } | undefined)?.steps ?? {};
   for (const value of Object.values(steps)) collect(value);
@@ -52,11 +54,19 @@ function printProgress(started: number) {
     if (entry.type === 'Pass' || entry.type === 'Choice') return;
     const name = entry.state.padEnd(26);
     if (event.kind === 'entered') process.stderr.write(`[drill ${stamp()}] ▶ ${name}\n`);
-    if (event.kind === 'retried') process.stderr.write(`[drill ${stamp()}] ↻ ${name} retry ${event.attempt} after ${entry.error ?? 'error'}\n`);
-    if (event.kind === 'caught' || event.kind === 'failed') process.stderr.write(`[drill ${stamp()}] ✗ ${name} ${entry.error}: ${(entry.cause ?? '').slice(0, 200)}\n`);
+    if (event.kind === 'retried')
+      process.stderr.write(
+        `[drill ${stamp()}] ↻ ${name} retry ${event.attempt} after ${entry.error ?? 'error'}\n`,
+      );
+    if (event.kind === 'caught' || event.kind === 'failed')
+      process.stderr.write(
+        `[drill ${stamp()}] ✗ ${name} ${entry.error}: ${(entry.cause ?? '').slice(0, 200)}\n`,
+      );
     if (event.kind === 'exited') {
       const took = entry.exitedAt ? `${entry.exitedAt - entry.enteredAt} ms` : '';
-      const changes = entry.step ? latestChanges(event.output, STEP_FUNCTIONS[entry.step as StepFunctionName]?.name) : [];
+      const changes = entry.step
+        ? latestChanges(event.output, STEP_FUNCTIONS[entry.step as StepFunctionName]?.name)
+        : [];
       process.stderr.write(`[drill ${stamp()}] ✓ ${name} ${took}\n`);
       for (const change of changes) process.stderr.write(`${' '.repeat(15)}· ${change}\n`);
     }
@@ -66,10 +76,13 @@ function printProgress(started: number) {
 async function askApprover(): Promise<ApprovalAnswer> {
   return (decide, evidence) => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-    process.stderr.write(`\nVerification evidence for the approver:\n${JSON.stringify(evidence, null, 2).slice(0, 4000)}\n\n`);
+    process.stderr.write(
+      `\nVerification evidence for the approver:\n${JSON.stringify(evidence, null, 2).slice(0, 4000)}\n\n`,
+    );
     void rl.question('Approve resumption of trading in the promoted region? [y/N] ').then(async (answer) => {
       if (/^y(es)?$/i.test(answer.trim())) {
-        const who = (await rl.question('Your name (recorded as the approver): ')).trim() || 'terminal operator';
+        const who =
+          (await rl.question('Your name (recorded as the approver): ')).trim() || 'terminal operator';
         decide.approve(who);
       } else {
         const reason = (await rl.question('Reason for rejecting: ')).trim() || 'rejected at the terminal';
@@ -102,18 +115,22 @@ async function main(): Promise<number> {
   const number = (flag: string, value: string | undefined, fallback: number, min: number, max: number) => {
     if (value === undefined) return fallback;
     const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${flag} must be a number from ${min} to ${max}, got '${value}'`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`--${flag} must be a number from ${min} to ${max}, got '${value}'`);
     return n;
   };
   if (values.yes && values.reject) throw new Error('--yes and --reject contradict each other; give one');
-  if (values.alarm && values['dry-run']) throw new Error('--alarm starts an unplanned failover; it cannot be a --dry-run');
+  if (values.alarm && values['dry-run'])
+    throw new Error('--alarm starts an unplanned failover; it cannot be a --dry-run');
   const rate = number('rate', values.rate, 40, 1, 2000);
   const warmup = number('warmup', values.warmup, 5, 0, 600);
   const interactive = Boolean(process.stdin.isTTY) && !values.yes && !values.reject;
   const channel = interactive ? 'terminal' : values.yes || values.reject ? 'task-token' : 'unattended';
   const synchronous = !values.async;
   const config = defaultSandboxConfig(REPO_ROOT, 'drill', {
-    ...(values['port-base'] ? { portBase: number('port-base', values['port-base'], 25400, 1024, 65000) } : {}),
+    ...(values['port-base']
+      ? { portBase: number('port-base', values['port-base'], 25400, 1024, 65000) }
+      : {}),
     postgres: { synchronous },
   });
 
@@ -130,14 +147,20 @@ async function main(): Promise<number> {
   }
 
   try {
-    progress.step(`starting the sandbox (${synchronous ? 'synchronous' : 'asynchronous'} PostgreSQL replication)`);
+    progress.step(
+      `starting the sandbox (${synchronous ? 'synchronous' : 'asynchronous'} PostgreSQL replication)`,
+    );
     const endpoints = await startSandbox(config, progress);
     const approval: ApprovalAnswer = interactive
       ? await askApprover()
       : values.reject
         ? (decide) => decide.reject('drill --reject', 'rejected by the --reject flag')
         : (decide) => {
-            progress.warn(values.yes ? 'approving resumption (--yes)' : 'no terminal: approving resumption unattended (sandbox drill only)');
+            progress.warn(
+              values.yes
+                ? 'approving resumption (--yes)'
+                : 'no terminal: approving resumption unattended (sandbox drill only)',
+            );
             decide.approve(values.yes ? 'drill --yes' : 'unattended sandbox drill');
           };
     const started = Date.now();
@@ -154,8 +177,12 @@ async function main(): Promise<number> {
       log: (line) => progress.step(line),
     });
     const report = buildEvidenceReport(drillReportInput(drill, synchronous, channel));
-    const written = await writeEvidenceReport(report, { reportsDir: path.join(REPO_ROOT, 'reports', 'disaster-recovery') });
-    process.stdout.write(`\n${renderReportText(report, { files: written, color: Boolean(process.stdout.isTTY) })}\n`);
+    const written = await writeEvidenceReport(report, {
+      reportsDir: path.join(REPO_ROOT, 'reports', 'disaster-recovery'),
+    });
+    process.stdout.write(
+      `\n${renderReportText(report, { files: written, color: Boolean(process.stdout.isTTY) })}\n`,
+    );
     return report.outcome === 'resumed' || report.outcome === 'dry-run-complete' ? 0 : 1;
   } finally {
     await teardown();

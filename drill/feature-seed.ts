@@ -8,11 +8,18 @@ import { INSTRUMENTS, TRADABLE_ACCOUNTS } from '../workload';
 export function hotFeatures(): FeatureRecord[] {
   const records: FeatureRecord[] = [];
   for (const instrument of INSTRUMENTS) {
-    records.push({ key: `feature:instrument:${instrument.symbol}`, fields: { referencePrice: instrument.referencePrice, volatility20d: '0.21', spreadBps: '1.8' } });
+    records.push({
+      key: `feature:instrument:${instrument.symbol}`,
+      fields: { referencePrice: instrument.referencePrice, volatility20d: '0.21', spreadBps: '1.8' },
+    });
   }
   for (const account of TRADABLE_ACCOUNTS) {
     for (const instrument of INSTRUMENTS) {
-      records.push({ key: `feature:exposure:${account.accountId}:${instrument.symbol}`, value: '0', ttl: 86_400 });
+      records.push({
+        key: `feature:exposure:${account.accountId}:${instrument.symbol}`,
+        value: '0',
+        ttl: 86_400,
+      });
     }
   }
   return records;
@@ -23,7 +30,10 @@ export function hotFeatures(): FeatureRecord[] {
  * its checksum manifest, to the secondary region's bucket (where cross-region replication
  * would have put it): what the failover hydrates the promoted replica from.
  */
-export async function seedHotFeatures(endpoints: SandboxEndpoints, targetS3: S3Client): Promise<{ keys: number; snapshotId: string }> {
+export async function seedHotFeatures(
+  endpoints: SandboxEndpoints,
+  targetS3: S3Client,
+): Promise<{ keys: number; snapshotId: string }> {
   const records = hotFeatures();
   const redis = redisClient(endpoints.primary.redis.port);
   await redis.connect();
@@ -39,6 +49,11 @@ export async function seedHotFeatures(endpoints: SandboxEndpoints, targetS3: S3C
     redis.disconnect();
   }
   const bucket = endpoints.aws.resources.regional[endpoints.secondary.region]!.evidenceBucket;
-  const snapshot = await writeFeatureSnapshot({ s3: targetS3, bucket, records, metadata: { source: endpoints.primary.region, purpose: 'hot-key hydration' } });
+  const snapshot = await writeFeatureSnapshot({
+    s3: targetS3,
+    bucket,
+    records,
+    metadata: { source: endpoints.primary.region, purpose: 'hot-key hydration' },
+  });
   return { keys: records.length, snapshotId: snapshot.id };
 }

@@ -37,7 +37,10 @@ function lastState(executions: LocalExecutionResult[]): { run: Run | undefined; 
   return { run, steps };
 }
 
-function timelineOf(executions: LocalExecutionResult[], invocationsMs: Map<string, number[]>): TimelineEventInput[] {
+function timelineOf(
+  executions: LocalExecutionResult[],
+  invocationsMs: Map<string, number[]>,
+): TimelineEventInput[] {
   const attempts = new Map<string, number>();
   const entries: TimelineEventInput[] = [];
   for (const execution of executions) {
@@ -48,12 +51,24 @@ function timelineOf(executions: LocalExecutionResult[], invocationsMs: Map<strin
       entries.push({
         state: entry.state,
         ...(entry.step ? { step: entry.step } : {}),
-        kind: entry.state === 'RequestApproval' ? 'approval' : entry.type === 'Parallel' ? 'parallel' : entry.type === 'Choice' ? 'choice' : entry.type === 'Pass' ? 'pass' : entry.type === 'Wait' ? 'wait' : 'task',
+        kind:
+          entry.state === 'RequestApproval'
+            ? 'approval'
+            : entry.type === 'Parallel'
+              ? 'parallel'
+              : entry.type === 'Choice'
+                ? 'choice'
+                : entry.type === 'Pass'
+                  ? 'pass'
+                  : entry.type === 'Wait'
+                    ? 'wait'
+                    : 'task',
         runbookStep: runbookStep(entry.state),
         attempt,
         enteredAt: new Date(entry.enteredAt).toISOString(),
         exitedAt: entry.exitedAt ? new Date(entry.exitedAt).toISOString() : null,
-        status: entry.status === 'running' ? 'failed' : entry.status === 'retried' ? 'succeeded' : entry.status,
+        status:
+          entry.status === 'running' ? 'failed' : entry.status === 'retried' ? 'succeeded' : entry.status,
         serverMs: serverMs ?? null,
         error: entry.error ? { name: entry.error, cause: entry.cause ?? null } : null,
       });
@@ -68,7 +83,8 @@ function evidenceOf(steps: StepsState): StepEvidence[] {
   for (const value of Object.values(steps)) {
     if (value?.evidence) found.push(value.evidence);
     else if (value && typeof value === 'object') {
-      for (const branch of Object.values(value as Record<string, { evidence?: StepEvidence }>)) if (branch?.evidence) found.push(branch.evidence);
+      for (const branch of Object.values(value as Record<string, { evidence?: StepEvidence }>))
+        if (branch?.evidence) found.push(branch.evidence);
     }
   }
   return found;
@@ -83,31 +99,53 @@ function snapshotAgeSeconds(snapshotId: string, at: number): number | null {
 }
 
 /** Maps what a drill observed onto the evidence report's input: the same builder AWS runs use. */
-export function drillReportInput(drill: DrillRun, synchronous: boolean, approvalChannel: 'terminal' | 'unattended' | 'task-token'): BuildEvidenceReportInput {
+export function drillReportInput(
+  drill: DrillRun,
+  synchronous: boolean,
+  approvalChannel: 'terminal' | 'unattended' | 'task-token',
+): BuildEvidenceReportInput {
   const last = drill.executions.at(-1)!;
   const { run, steps } = lastState(drill.executions);
   if (!run) throw new Error('the drill ended before its input was validated: there is no run to report on');
   const invocationsMs = new Map<string, number[]>();
-  for (const i of drill.invocations) invocationsMs.set(i.state, [...(invocationsMs.get(i.state) ?? []), i.durationMs]);
+  for (const i of drill.invocations)
+    invocationsMs.set(i.state, [...(invocationsMs.get(i.state) ?? []), i.durationMs]);
   const result = <T>(name: string) => steps[name]?.result as T | undefined;
   const atDeclaration = result<DataAtRisk>('captureDataAtRisk');
   const afterDrain = result<{ dataAtRisk: DataAtRisk }>('waitForDrain')?.dataAtRisk;
-  const gate = result<{ decision: string; breaches: { store: 'postgres' | 'kafka'; atRiskSeconds: number | null; objectiveSeconds: number }[] }>('evaluateRpoGate');
+  const gate = result<{
+    decision: string;
+    breaches: { store: 'postgres' | 'kafka'; atRiskSeconds: number | null; objectiveSeconds: number }[];
+  }>('evaluateRpoGate');
   const ledger = result<{ parity: boolean; findings: LedgerFinding[]; journal: unknown }>('reconcileLedger');
-  const smoke = result<{ passed: boolean; ticks: number; signals: number; ordersWritten?: number; failure?: string }>('smokeHarness');
-  const consumers = result<{ groups: number; totalLag: number; groupsWithoutOffsets: string[] }>('consumerLag');
-  const redis = (steps.promoteStores as { redis?: { result?: { snapshot?: string; keysWritten?: number } } } | undefined)?.redis?.result;
-  const approvalFailed = last.timeline.find((t) => t.state === 'RequestApproval' && (t.status === 'caught' || t.status === 'failed'));
+  const smoke = result<{
+    passed: boolean;
+    ticks: number;
+    signals: number;
+    ordersWritten?: number;
+    failure?: string;
+  }>('smokeHarness');
+  const consumers = result<{ groups: number; totalLag: number; groupsWithoutOffsets: string[] }>(
+    'consumerLag',
+  );
+  const redis = (
+    steps.promoteStores as { redis?: { result?: { snapshot?: string; keysWritten?: number } } } | undefined
+  )?.redis?.result;
+  const approvalFailed = last.timeline.find(
+    (t) => t.state === 'RequestApproval' && (t.status === 'caught' || t.status === 'failed'),
+  );
   const approval =
     drill.approval.decision !== null || approvalFailed
-      ? {
-          decision: drill.approval.decision ?? (approvalFailed?.error === 'ApprovalRejected' ? 'rejected' : 'timeout'),
+      ? ({
+          decision:
+            drill.approval.decision ??
+            (approvalFailed?.error === 'ApprovalRejected' ? 'rejected' : 'timeout'),
           requestedAt: drill.approval.requestedAt ? new Date(drill.approval.requestedAt).toISOString() : null,
           decidedAt: drill.approval.decidedAt ? new Date(drill.approval.decidedAt).toISOString() : null,
           decidedBy: drill.approval.by,
           comment: drill.approval.comment,
           channel: approvalChannel,
-        } as const
+        } as const)
       : null;
   const caught = last.timeline.find((t) => t.status === 'caught');
   return {
@@ -115,21 +153,43 @@ export function drillReportInput(drill: DrillRun, synchronous: boolean, approval
     execution: {
       status: last.status === 'ABORTED' ? 'ABORTED' : last.status,
       finishedAt: new Date(last.finishedAt).toISOString(),
-      error: last.status === 'SUCCEEDED' ? null : { name: caught?.error ?? last.error ?? 'unknown', cause: caught?.cause ?? last.cause ?? null, state: caught?.state ?? last.failedState ?? null },
+      error:
+        last.status === 'SUCCEEDED'
+          ? null
+          : {
+              name: caught?.error ?? last.error ?? 'unknown',
+              cause: caught?.cause ?? last.cause ?? null,
+              state: caught?.state ?? last.failedState ?? null,
+            },
     },
     trading: {
       pausedAt: drill.gateway.pausedAt ? new Date(drill.gateway.pausedAt).toISOString() : null,
       resumedAt: drill.gateway.resumedAt ? new Date(drill.gateway.resumedAt).toISOString() : null,
     },
     approval,
-    rpoGate: gate ? { evaluated: true, stopped: gate.decision === 'stop', exceeded: gate.breaches.map((b) => ({ store: b.store, atRiskSeconds: b.atRiskSeconds, objectiveSeconds: b.objectiveSeconds })) } : { evaluated: false, stopped: false, exceeded: [] },
+    rpoGate: gate
+      ? {
+          evaluated: true,
+          stopped: gate.decision === 'stop',
+          exceeded: gate.breaches.map((b) => ({
+            store: b.store,
+            atRiskSeconds: b.atRiskSeconds,
+            objectiveSeconds: b.objectiveSeconds,
+          })),
+        }
+      : { evaluated: false, stopped: false, exceeded: [] },
     timeline: timelineOf(drill.executions, invocationsMs),
     evidence: evidenceOf(steps),
     measured: {
       postgres: {
         replication: synchronous ? 'synchronous' : 'asynchronous',
-        lagAtDeclaration: { bytes: atDeclaration?.postgres.lagBytes ?? null, seconds: atDeclaration?.postgres.lagSeconds ?? null },
-        atRiskReported: afterDrain ? { bytes: afterDrain.postgres.lagBytes, seconds: afterDrain.postgres.lagSeconds } : null,
+        lagAtDeclaration: {
+          bytes: atDeclaration?.postgres.lagBytes ?? null,
+          seconds: atDeclaration?.postgres.lagSeconds ?? null,
+        },
+        atRiskReported: afterDrain
+          ? { bytes: afterDrain.postgres.lagBytes, seconds: afterDrain.postgres.lagSeconds }
+          : null,
         ackedWritesLost: drill.ackedWritesLost?.missing ?? null,
         reconciliation: drill.ackedWritesLost
           ? `load-generator journal (${drill.ackedWritesLost.acknowledged} acknowledged writes) reconciled with the region writing at the end`
@@ -144,18 +204,44 @@ export function drillReportInput(drill: DrillRun, synchronous: boolean, approval
       },
       redis: {
         // A replica at its primary's offset has nothing at risk; otherwise the seconds are not knowable from offsets.
-        lagAtDeclaration: { bytes: atDeclaration?.redis.offsetBehindBytes ?? null, seconds: atDeclaration?.redis.offsetBehindBytes === 0 ? 0 : null },
+        lagAtDeclaration: {
+          bytes: atDeclaration?.redis.offsetBehindBytes ?? null,
+          seconds: atDeclaration?.redis.offsetBehindBytes === 0 ? 0 : null,
+        },
         snapshot: redis?.snapshot
-          ? { name: redis.snapshot, ageSeconds: snapshotAgeSeconds(redis.snapshot, last.finishedAt), keysWritten: redis.keysWritten ?? null, verified: true }
+          ? {
+              name: redis.snapshot,
+              ageSeconds: snapshotAgeSeconds(redis.snapshot, last.finishedAt),
+              keysWritten: redis.keysWritten ?? null,
+              verified: true,
+            }
           : null,
       },
     },
     verification: {
-      smoke: smoke ? { passed: smoke.passed, summary: smoke.passed ? `${smoke.ticks} ticks → ${smoke.signals} signals → ${smoke.ordersWritten ?? 0} orders placed and rolled back` : (smoke.failure ?? 'failed') } : null,
-      ledgerParity: ledger
-        ? { passed: ledger.parity, summary: ledger.parity ? 'aggregates equal the last healthy snapshot; no acknowledged write missing' : `${ledger.findings.filter((f) => f.sev1).length} SEV-1 discrepancies`, details: { findings: ledger.findings, journal: ledger.journal } }
+      smoke: smoke
+        ? {
+            passed: smoke.passed,
+            summary: smoke.passed
+              ? `${smoke.ticks} ticks → ${smoke.signals} signals → ${smoke.ordersWritten ?? 0} orders placed and rolled back`
+              : (smoke.failure ?? 'failed'),
+          }
         : null,
-      consumerLag: consumers ? { passed: consumers.groupsWithoutOffsets.length === 0, summary: `${consumers.groups} group/topic pairs, total lag ${consumers.totalLag}` } : null,
+      ledgerParity: ledger
+        ? {
+            passed: ledger.parity,
+            summary: ledger.parity
+              ? 'aggregates equal the last healthy snapshot; no acknowledged write missing'
+              : `${ledger.findings.filter((f) => f.sev1).length} SEV-1 discrepancies`,
+            details: { findings: ledger.findings, journal: ledger.journal },
+          }
+        : null,
+      consumerLag: consumers
+        ? {
+            passed: consumers.groupsWithoutOffsets.length === 0,
+            summary: `${consumers.groups} group/topic pairs, total lag ${consumers.totalLag}`,
+          }
+        : null,
     },
     objectives: drill.topology.objectives,
   };

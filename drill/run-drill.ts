@@ -8,7 +8,11 @@ import { DependencyPool } from '../lambdas/shared/build-dependencies';
 import type { AllowDataLoss, RunMode } from '../lambdas/shared/run';
 import type { Topology, TopologyInput } from '../lambdas/shared/topology';
 import { TaskTokenBroker } from '../local-runner/approval';
-import { runWorkflowLocally, type LocalExecutionResult, type ProgressEvent } from '../local-runner/run-workflow';
+import {
+  runWorkflowLocally,
+  type LocalExecutionResult,
+  type ProgressEvent,
+} from '../local-runner/run-workflow';
 import { SANDBOX_FAILOVER_ALARM, topologyFromSandbox } from '../local-runner/sandbox-topology';
 import type { SandboxEndpoints } from '../sandbox/endpoints';
 import { REPO_ROOT } from '../sandbox/sandbox';
@@ -19,7 +23,10 @@ import { journalFile } from './journal-source';
 import { localStepInvoker, type InjectedFault, type InvocationRecord } from './step-invoker';
 import { TradingGatewayView } from './trading-gateway';
 
-export type ApprovalAnswer = (decide: { approve(by: string, comment?: string): void; reject(by: string, reason: string): void }, evidence: unknown) => void;
+export type ApprovalAnswer = (
+  decide: { approve(by: string, comment?: string): void; reject(by: string, reason: string): void },
+  evidence: unknown,
+) => void;
 
 export interface DrillOptions {
   endpoints: SandboxEndpoints;
@@ -52,10 +59,17 @@ export interface DrillRun {
   gateway: { pausedAt?: number; resumedAt?: number };
   kafka: KafkaContinuity | null;
   ackedWritesLost: { acknowledged: number; missing: number; missingSeqs: number[] } | null;
-  approval: { requestedAt: number | null; decidedAt: number | null; decision: 'approved' | 'rejected' | null; by: string | null; comment: string | null };
+  approval: {
+    requestedAt: number | null;
+    decidedAt: number | null;
+    decision: 'approved' | 'rejected' | null;
+    by: string | null;
+    comment: string | null;
+  };
 }
 
-export const newRunId = (now = new Date()) => `drill-${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${crypto.randomBytes(3).toString('hex')}`;
+export const newRunId = (now = new Date()) =>
+  `drill-${now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${crypto.randomBytes(3).toString('hex')}`;
 
 /**
  * A full failover drill on the sandbox: hot features seeded and snapshotted, the load
@@ -72,14 +86,28 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
   const topology = topologyFromSandbox(endpoints, options.topologyOverrides);
   const clients = new Map<string, AwsClients>();
   const aws = (region: string) => {
-    if (!clients.has(region)) clients.set(region, createAwsClients({ region, endpoint: endpoints.aws.endpoint, credentials: endpoints.aws.credentials }));
+    if (!clients.has(region))
+      clients.set(
+        region,
+        createAwsClients({
+          region,
+          endpoint: endpoints.aws.endpoint,
+          credentials: endpoints.aws.credentials,
+        }),
+      );
     return clients.get(region)!;
   };
   const runDir = path.join(options.reportsDir, runId);
   fs.mkdirSync(runDir, { recursive: true });
   const journalPath = path.join(runDir, 'acknowledged-writes.jsonl');
   const journal = journalFile(journalPath);
-  const pool = new DependencyPool({ topology, region: target, aws, datasetFile: path.join(REPO_ROOT, 'data', 'sample.csv'), journal });
+  const pool = new DependencyPool({
+    topology,
+    region: target,
+    aws,
+    datasetFile: path.join(REPO_ROOT, 'data', 'sample.csv'),
+    journal,
+  });
   const gateway = new TradingGatewayView(topology, aws(target).route53, pool);
   const audit = new AuditTrailConsumer(`audit-trail-${runId}`);
   const result: DrillRun = {
@@ -97,7 +125,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
   let stopping = false;
   try {
     const seeded = await seedHotFeatures(endpoints, aws(target).s3);
-    log(`seeded ${seeded.keys} hot feature keys in ${source} and snapshot ${seeded.snapshotId} in ${target}'s bucket`);
+    log(
+      `seeded ${seeded.keys} hot feature keys in ${source} and snapshot ${seeded.snapshotId} in ${target}'s bucket`,
+    );
     await gateway.start();
     await audit.start(endpoints.primary.kafka.brokers, ['orders']);
     const regionEndpoints = (region: string) => (region === source ? endpoints.primary : endpoints.secondary);
@@ -105,7 +135,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
       journalPath,
       ratePerSecond: options.ratePerSecond,
       writerId: `loadgen-${runId}`,
-      postgres: () => ({ ...regionEndpoints(gateway.regionOf('postgresWriter')).postgres, user: endpoints.postgresUsers.app }),
+      postgres: () => ({
+        ...regionEndpoints(gateway.regionOf('postgresWriter')).postgres,
+        user: endpoints.postgresUsers.app,
+      }),
       kafka: { brokers: () => regionEndpoints(gateway.regionOf('kafkaBootstrap')).kafka.brokers },
       gate: () => gateway.waitUntilAccepting(() => stopping),
       retry: { writeDeadlineMs: 120_000 },
@@ -127,11 +160,26 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
       options.approval(
         {
           approve: (by, comment) => {
-            Object.assign(result.approval, { decidedAt: Date.now(), decision: 'approved', by, comment: comment ?? null });
-            broker.sendTaskSuccess(token, { approved: true, approvedBy: by, at: new Date().toISOString(), ...(comment ? { comment } : {}) });
+            Object.assign(result.approval, {
+              decidedAt: Date.now(),
+              decision: 'approved',
+              by,
+              comment: comment ?? null,
+            });
+            broker.sendTaskSuccess(token, {
+              approved: true,
+              approvedBy: by,
+              at: new Date().toISOString(),
+              ...(comment ? { comment } : {}),
+            });
           },
           reject: (by, reason) => {
-            Object.assign(result.approval, { decidedAt: Date.now(), decision: 'rejected', by, comment: reason });
+            Object.assign(result.approval, {
+              decidedAt: Date.now(),
+              decision: 'rejected',
+              by,
+              comment: reason,
+            });
             broker.sendTaskFailure(token, 'ApprovalRejected', `${by}: ${reason}`);
           },
         },
@@ -141,8 +189,20 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
     const invoker = localStepInvoker(pool, options.faults);
     const input =
       options.trigger === 'alarm'
-        ? { trigger: 'alarm', mode: 'failover', alarm: { name: SANDBOX_FAILOVER_ALARM, state: 'ALARM', reason: 'sandbox drill' }, time: new Date().toISOString() }
-        : { trigger: 'cli', mode: options.mode, sourceRegion: source, targetRegion: target, requestedBy: os.userInfo().username, reason: 'sandbox failover drill' };
+        ? {
+            trigger: 'alarm',
+            mode: 'failover',
+            alarm: { name: SANDBOX_FAILOVER_ALARM, state: 'ALARM', reason: 'sandbox drill' },
+            time: new Date().toISOString(),
+          }
+        : {
+            trigger: 'cli',
+            mode: options.mode,
+            sourceRegion: source,
+            targetRegion: target,
+            requestedBy: os.userInfo().username,
+            reason: 'sandbox failover drill',
+          };
     const execute = (redrive?: { fromState: string; input: unknown }) =>
       runWorkflowLocally({
         workflow: 'failover',
@@ -159,7 +219,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
     result.executions.push(execution);
     // Crashes injected into steps: re-drive from the failed state, as an operator would.
     const crashed = (e: LocalExecutionResult) => e.timeline.some((t) => t.error === 'InjectedCrash');
-    while (execution.status === 'FAILED' && execution.failedState && crashed(execution) && result.executions.length <= (options.faults?.length ?? 0)) {
+    while (
+      execution.status === 'FAILED' &&
+      execution.failedState &&
+      crashed(execution) &&
+      result.executions.length <= (options.faults?.length ?? 0)
+    ) {
       log(`re-driving ${runId} from ${execution.failedState}`);
       const redriveFrom = execution.failedState;
       await invoker.invoke('AcquireLock', { run: redriveRun(execution) }, 'RedriveReacquireLock');
@@ -170,22 +235,33 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
 
     if (execution.status === 'SUCCEEDED' && options.mode !== 'dryRun') {
       await stopAuditOnPause;
-      await audit.start(endpoints.secondary.kafka.brokers, [`${endpoints.mirrorSourceAlias}.orders`, 'orders']);
+      await audit.start(endpoints.secondary.kafka.brokers, [
+        `${endpoints.mirrorSourceAlias}.orders`,
+        'orders',
+      ]);
       await sleep(options.afterResumeSeconds * 1000);
     }
     stopping = true;
     result.load = await load.stop();
     await stopAuditOnPause;
-    result.gateway = { ...(gateway.view.pausedAt ? { pausedAt: gateway.view.pausedAt } : {}), ...(gateway.view.resumedAt ? { resumedAt: gateway.view.resumedAt } : {}) };
+    result.gateway = {
+      ...(gateway.view.pausedAt ? { pausedAt: gateway.view.pausedAt } : {}),
+      ...(gateway.view.resumedAt ? { resumedAt: gateway.view.resumedAt } : {}),
+    };
 
     if (execution.status === 'SUCCEEDED' && options.mode !== 'dryRun') {
       const acknowledged = await journal.acknowledgedKafka('orders');
       const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && kafkaContinuity(acknowledged, audit.consumed).skipped > 0) await sleep(250);
+      while (Date.now() < deadline && kafkaContinuity(acknowledged, audit.consumed).skipped > 0)
+        await sleep(250);
       await audit.stop();
       result.kafka = kafkaContinuity(acknowledged, audit.consumed);
     }
-    result.ackedWritesLost = await countLostWrites(pool, journal, execution.status === 'SUCCEEDED' && options.mode !== 'dryRun' ? target : source);
+    result.ackedWritesLost = await countLostWrites(
+      pool,
+      journal,
+      execution.status === 'SUCCEEDED' && options.mode !== 'dryRun' ? target : source,
+    );
     return result;
   } finally {
     stopping = true;
@@ -197,17 +273,27 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
 }
 
 function redriveRun(execution: LocalExecutionResult): unknown {
-  const failed = execution.failedState ? (execution.stateInputs[execution.failedState] as { run?: unknown }) : undefined;
+  const failed = execution.failedState
+    ? (execution.stateInputs[execution.failedState] as { run?: unknown })
+    : undefined;
   return failed?.run;
 }
 
 /** Acknowledged PostgreSQL writes (journal) missing from the region that is now the writer. */
-async function countLostWrites(pool: DependencyPool, journal: ReturnType<typeof journalFile>, writerRegion: string) {
+async function countLostWrites(
+  pool: DependencyPool,
+  journal: ReturnType<typeof journalFile>,
+  writerRegion: string,
+) {
   let acknowledged = 0;
   const missingSeqs: number[] = [];
   for (const { table, writerId, seqs } of await journal.acknowledgedPostgresWrites()) {
     acknowledged += seqs.length;
     missingSeqs.push(...(await pool.postgres(writerRegion).missingSequences(table, writerId, seqs)));
   }
-  return { acknowledged, missing: missingSeqs.length, missingSeqs: missingSeqs.sort((a, b) => a - b).slice(0, 100) };
+  return {
+    acknowledged,
+    missing: missingSeqs.length,
+    missingSeqs: missingSeqs.sort((a, b) => a - b).slice(0, 100),
+  };
 }

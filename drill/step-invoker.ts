@@ -55,7 +55,9 @@ export function localStepInvoker(pool: DependencyPool, faults: InjectedFault[] =
     const left = remaining.get(key) ?? 0;
     if (left <= 0) return;
     remaining.set(key, left - 1);
-    throw new InjectedCrashError(`injected crash in ${step} (${when === 'before' ? 'before it acted' : 'after it acted, before it answered'})`);
+    throw new InjectedCrashError(
+      `injected crash in ${step} (${when === 'before' ? 'before it acted' : 'after it acted, before it answered'})`,
+    );
   };
   const invoke = async (step: string, event: unknown, state: string): Promise<unknown> => {
     const definition = STEP_FUNCTIONS[step as StepFunctionName] as AnyStep | undefined;
@@ -73,7 +75,14 @@ export function localStepInvoker(pool: DependencyPool, faults: InjectedFault[] =
       ok = true;
       return result;
     } finally {
-      invocations.push({ step, state, startedAt, durationMs: Date.now() - startedAt, ok, ...(action ? { action } : {}) });
+      invocations.push({
+        step,
+        state,
+        startedAt,
+        durationMs: Date.now() - startedAt,
+        ok,
+        ...(action ? { action } : {}),
+      });
     }
   };
   return { invoke, invocations };

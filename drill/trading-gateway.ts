@@ -47,7 +47,9 @@ export class TradingGatewayView {
 
   private async refresh(): Promise<void> {
     const { dns } = this.topology;
-    const { ResourceRecordSets = [] } = await this.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: dns.hostedZoneId }));
+    const { ResourceRecordSets = [] } = await this.route53.send(
+      new ListResourceRecordSetsCommand({ HostedZoneId: dns.hostedZoneId }),
+    );
     for (const [endpoint, name] of Object.entries(dns.records) as [TradingEndpoint, string][]) {
       const active = ResourceRecordSets.find((r) => r.Name === `${name}.` && (r.Weight ?? 0) > 0);
       if (active?.SetIdentifier) this.view.routes[endpoint] = active.SetIdentifier;

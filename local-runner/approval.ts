@@ -1,5 +1,7 @@
 /** A decision on a `.waitForTaskToken` task, as SendTaskSuccess / SendTaskFailure would carry it. */
-export type TaskAnswer = { outcome: 'success'; output: Record<string, unknown> } | { outcome: 'failure'; error: string; cause: string };
+export type TaskAnswer =
+  | { outcome: 'success'; output: Record<string, unknown> }
+  | { outcome: 'failure'; error: string; cause: string };
 
 /** Raised the way Step Functions reports the errors, so the ASL's Catch matches them locally. */
 export class TaskFailedByCallbackError extends Error {
@@ -15,7 +17,10 @@ export class TaskFailedByCallbackError extends Error {
  * sends heartbeats. No heartbeat within HeartbeatSeconds fails it with States.HeartbeatTimeout.
  */
 export class TaskTokenBroker {
-  private readonly waiting = new Map<string, { settle: (answer: TaskAnswer) => void; heartbeat: () => void }>();
+  private readonly waiting = new Map<
+    string,
+    { settle: (answer: TaskAnswer) => void; heartbeat: () => void }
+  >();
   private readonly listeners: ((token: string, payload: unknown) => void)[] = [];
 
   /** Called when a task starts waiting (the drill prompts; tests answer). */
@@ -29,7 +34,15 @@ export class TaskTokenBroker {
       const arm = () => {
         if (timer) clearTimeout(timer);
         if (heartbeatSeconds) {
-          timer = setTimeout(() => settle({ outcome: 'failure', error: 'States.HeartbeatTimeout', cause: `no heartbeat for ${heartbeatSeconds}s` }), heartbeatSeconds * 1000);
+          timer = setTimeout(
+            () =>
+              settle({
+                outcome: 'failure',
+                error: 'States.HeartbeatTimeout',
+                cause: `no heartbeat for ${heartbeatSeconds}s`,
+              }),
+            heartbeatSeconds * 1000,
+          );
           timer.unref();
         }
       };
@@ -47,7 +60,8 @@ export class TaskTokenBroker {
 
   private entry(token: string) {
     const entry = this.waiting.get(token);
-    if (!entry) throw new Error(`task token ${token} is not waiting (already answered, timed out, or unknown)`);
+    if (!entry)
+      throw new Error(`task token ${token} is not waiting (already answered, timed out, or unknown)`);
     return entry;
   }
 

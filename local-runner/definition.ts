@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const STATE_MACHINES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'state-machines');
+export const STATE_MACHINES_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'state-machines',
+);
 
 const FUNCTION_ARN_VARIABLE = /^\$\{(\w+)FunctionArn\}$/;
 
@@ -50,7 +54,11 @@ export interface LoadedWorkflow {
  * definitionSubstitutions does, with local placeholder ARNs (the runner binds every Task
  * to in-process code, so these ARNs are never called).
  */
-export function loadWorkflow(name: string, region: string, extra: Record<string, string> = {}): LoadedWorkflow {
+export function loadWorkflow(
+  name: string,
+  region: string,
+  extra: Record<string, string> = {},
+): LoadedWorkflow {
   const text = fs.readFileSync(path.join(STATE_MACHINES_DIR, `${name}.asl.json`), 'utf8');
   const stepOfTask = new Map<string, string>();
   for (const [stateName, state] of taskStates(JSON.parse(text) as AslDefinition)) {

@@ -65,14 +65,21 @@ export const executionArn = (region: string, workflow: string, name: string) =>
  */
 export async function runWorkflowLocally(options: LocalExecutionOptions): Promise<LocalExecutionResult> {
   const { definition, stepOfTask } = loadWorkflow(options.workflow, options.region);
-  const effective: AslDefinition = options.redrive ? { ...definition, StartAt: options.redrive.fromState } : definition;
+  const effective: AslDefinition = options.redrive
+    ? { ...definition, StartAt: options.redrive.fromState }
+    : definition;
   if (options.approvalTimeouts) applyApprovalTimeouts(effective, options.approvalTimeouts);
   if (options.redrive && !effective.States[options.redrive.fromState]) {
-    throw new Error(`cannot re-drive from '${options.redrive.fromState}': no such top-level state in ${options.workflow}`);
+    throw new Error(
+      `cannot re-drive from '${options.redrive.fromState}': no such top-level state in ${options.workflow}`,
+    );
   }
   // Validate the definition as written; a re-drive's copy starts mid-way, which leaves states unreachable.
-  let machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
-  if (effective !== definition) machine = new StateMachine(effective as never, { validationOptions: { noValidate: true } });
+  let machine = new StateMachine(definition as never, {
+    validationOptions: { checkArn: true, checkPaths: true },
+  });
+  if (effective !== definition)
+    machine = new StateMachine(effective as never, { validationOptions: { noValidate: true } });
   const token = `${options.executionName}:approval`;
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, stepFunction] of stepOfTask) {
@@ -82,13 +89,20 @@ export async function runWorkflowLocally(options: LocalExecutionOptions): Promis
       ? async (input) => {
           const payload = (input as { Payload: { taskToken: string } }).Payload;
           await options.invoke(stepFunction, payload, stateName);
-          return options.broker.wait(payload.taskToken, payload, (state?.HeartbeatSeconds as number | undefined) ?? undefined);
+          return options.broker.wait(
+            payload.taskToken,
+            payload,
+            (state?.HeartbeatSeconds as number | undefined) ?? undefined,
+          );
         }
       : (input) => options.invoke(stepFunction, input, stateName);
   }
   const startedAt = Date.now();
   const execution = machine.run((options.redrive ? options.redrive.input : options.input) as never, {
-    overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: options.retryIntervalOverrides ?? {} },
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      retryIntervalOverrides: options.retryIntervalOverrides ?? {},
+    },
     context: {
       Execution: {
         Id: executionArn(options.region, options.workflow, options.executionName),
@@ -111,7 +125,13 @@ export async function runWorkflowLocally(options: LocalExecutionOptions): Promis
       const name = event.state.name;
       switch (event.type) {
         case 'StateEntered': {
-          const entry: TimelineEntry = { state: name, type: event.state.type, enteredAt: event.timestamp, status: 'running', retries: 0 };
+          const entry: TimelineEntry = {
+            state: name,
+            type: event.state.type,
+            enteredAt: event.timestamp,
+            status: 'running',
+            retries: 0,
+          };
           const step = stepOfTask.get(name);
           if (step) entry.step = step;
           open.set(name, entry);
@@ -176,7 +196,14 @@ export async function runWorkflowLocally(options: LocalExecutionOptions): Promis
     const uncaught = [...lastFailed.values()].find((e) => e.type !== 'Fail');
     if (uncaught) failedState = topLevelStateOf(effective, uncaught.state);
   }
-  return { ...result, startedAt, finishedAt: Date.now(), timeline, stateInputs, ...(failedState ? { failedState } : {}) };
+  return {
+    ...result,
+    startedAt,
+    finishedAt: Date.now(),
+    timeline,
+    stateInputs,
+    ...(failedState ? { failedState } : {}),
+  };
 }
 
 /** aws-local-stepfunctions wraps a Fail state's Error/Cause in ExecutionError; unwrap to what Step Functions reports. */
@@ -210,7 +237,10 @@ function topLevelStateOf(definition: AslDefinition, name: string): string {
 }
 
 /** aws-local-stepfunctions enforces TimeoutSeconds; HeartbeatSeconds is enforced by the task-token broker. */
-function applyApprovalTimeouts(definition: AslDefinition, timeouts: { timeoutSeconds?: number; heartbeatSeconds?: number }): void {
+function applyApprovalTimeouts(
+  definition: AslDefinition,
+  timeouts: { timeoutSeconds?: number; heartbeatSeconds?: number },
+): void {
   for (const state of Object.values(definition.States)) {
     if (typeof state.Resource !== 'string' || !state.Resource.endsWith('.waitForTaskToken')) continue;
     if (timeouts.timeoutSeconds) state.TimeoutSeconds = timeouts.timeoutSeconds;

@@ -8,7 +8,10 @@ export const SANDBOX_FAILOVER_ALARM = 'tradepulse-primary-region-unhealthy';
  * The typed topology of a running sandbox: the same shape a deployment's config has, with
  * loopback endpoints and the control-plane resources seeded in moto.
  */
-export function topologyFromSandbox(endpoints: SandboxEndpoints, overrides: Partial<TopologyInput> = {}): Topology {
+export function topologyFromSandbox(
+  endpoints: SandboxEndpoints,
+  overrides: Partial<TopologyInput> = {},
+): Topology {
   const { resources } = endpoints.aws;
   const region = (r: SandboxEndpoints['primary']) => ({
     postgres: {
@@ -26,12 +29,29 @@ export function topologyFromSandbox(endpoints: SandboxEndpoints, overrides: Part
   return parseTopology(
     {
       application: 'tradepulse',
-      regions: { [endpoints.primary.region]: region(endpoints.primary), [endpoints.secondary.region]: region(endpoints.secondary) },
-      dns: { method: 'route53-weighted', hostedZoneId: resources.hostedZoneId, records: resources.records, targets: resources.targets, ttlSeconds: 5 },
-      alarms: { [SANDBOX_FAILOVER_ALARM]: { sourceRegion: endpoints.primary.region, targetRegion: endpoints.secondary.region } },
+      regions: {
+        [endpoints.primary.region]: region(endpoints.primary),
+        [endpoints.secondary.region]: region(endpoints.secondary),
+      },
+      dns: {
+        method: 'route53-weighted',
+        hostedZoneId: resources.hostedZoneId,
+        records: resources.records,
+        targets: resources.targets,
+        ttlSeconds: 5,
+      },
+      alarms: {
+        [SANDBOX_FAILOVER_ALARM]: {
+          sourceRegion: endpoints.primary.region,
+          targetRegion: endpoints.secondary.region,
+        },
+      },
       kafka: {
         criticalTopics: endpoints.criticalTopics,
-        sourceAliases: { [endpoints.primary.region]: endpoints.mirrorSourceAlias, [endpoints.secondary.region]: 'b' },
+        sourceAliases: {
+          [endpoints.primary.region]: endpoints.mirrorSourceAlias,
+          [endpoints.secondary.region]: 'b',
+        },
         maxLagSeconds: 30,
         offsetLagMax: 10,
       },

@@ -309,7 +309,10 @@ function describeOutcome(outcome: ReportOutcome, input: BuildEvidenceReportInput
     }
     case 'stopped-rpo-gate': {
       const over = (rpoGate?.exceeded ?? [])
-        .map((x) => `${x.store} ${x.atRiskSeconds === null ? "unmeasurable" : `${roundSec(x.atRiskSeconds)} s`} > ${x.objectiveSeconds} s`)
+        .map(
+          (x) =>
+            `${x.store} ${x.atRiskSeconds === null ? 'unmeasurable' : `${roundSec(x.atRiskSeconds)} s`} > ${x.objectiveSeconds} s`,
+        )
         .join(', ');
       return `Data at risk exceeded the RPO objective${over ? ` (${over})` : ''} and the input carried no allowDataLoss decision: stopped before promotion; ${frozen}.`;
     }

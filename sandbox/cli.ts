@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => void interrupt('SIGTERM'));
     const started = Date.now();
     const endpoints = await startSandbox(config, progress);
-    progress.done(`sandbox '${values.name ?? 'default'}' ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    progress.done(
+      `sandbox '${values.name ?? 'default'}' ready in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+    );
     process.stdout.write(values.json ? `${JSON.stringify(endpoints, null, 2)}\n` : describe(endpoints));
     return 0;
   }
@@ -60,7 +62,10 @@ async function main(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
   else {
     process.stdout.write(status.processes.length === 0 ? 'sandbox is down\n' : '');
-    for (const proc of status.processes) process.stdout.write(`${proc.alive ? 'up  ' : 'DEAD'}  ${proc.name.padEnd(18)} pid ${proc.pid}  log ${proc.logFile}\n`);
+    for (const proc of status.processes)
+      process.stdout.write(
+        `${proc.alive ? 'up  ' : 'DEAD'}  ${proc.name.padEnd(18)} pid ${proc.pid}  log ${proc.logFile}\n`,
+      );
     if (status.health) process.stdout.write(`${JSON.stringify(status.health, null, 2)}\n`);
   }
   return status.running || status.processes.length === 0 ? 0 : 1;

@@ -44,7 +44,10 @@ export const SandboxConfigSchema = z
       .default({ synchronous: false }),
     kafka: z
       .object({
-        version: z.string().regex(/^3\.\d+\.\d+$/, 'must be a Kafka 3.x version (kafkajs cannot talk to 4.x)').default('3.9.2'),
+        version: z
+          .string()
+          .regex(/^3\.\d+\.\d+$/, 'must be a Kafka 3.x version (kafkajs cannot talk to 4.x)')
+          .default('3.9.2'),
         brokerHeapMb: z.number().int().min(128).max(2048).default(256),
         mirrorMakerHeapMb: z.number().int().min(128).max(2048).default(256),
         /** MirrorMaker 2 `offset.lag.max`: the bound on duplicates after offset translation. */
@@ -53,7 +56,10 @@ export const SandboxConfigSchema = z
       .strict()
       .default({ version: '3.9.2', brokerHeapMb: 256, mirrorMakerHeapMb: 256, offsetLagMax: 10 }),
     /** Kafka topics MirrorMaker 2 replicates from the primary to the secondary region. */
-    criticalTopics: z.array(z.string().regex(/^[a-zA-Z0-9._-]+$/)).min(1).default(['orders', 'fills', 'risk_events']),
+    criticalTopics: z
+      .array(z.string().regex(/^[a-zA-Z0-9._-]+$/))
+      .min(1)
+      .default(['orders', 'fills', 'risk_events']),
     startTimeoutSeconds: z.number().int().min(10).max(900).default(120),
   })
   .strict();
@@ -79,7 +85,11 @@ export function portOf(config: SandboxConfig, name: PortName): number {
   return config.portBase + PORT_OFFSETS[name];
 }
 
-export function defaultSandboxConfig(repoRoot: string, name = 'default', overrides: Partial<SandboxConfigInput> = {}) {
+export function defaultSandboxConfig(
+  repoRoot: string,
+  name = 'default',
+  overrides: Partial<SandboxConfigInput> = {},
+) {
   return parseSandboxConfig({
     rootDir: path.join(repoRoot, '.sandbox', name),
     cacheDir: path.join(repoRoot, '.sandbox', 'cache'),

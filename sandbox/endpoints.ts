@@ -7,11 +7,21 @@ export interface RegionEndpoints {
 }
 
 export type TradingEndpoint = 'api' | 'postgresWriter' | 'kafkaBootstrap' | 'redis';
-export const TRADING_ENDPOINTS: readonly TradingEndpoint[] = ['api', 'postgresWriter', 'kafkaBootstrap', 'redis'];
+export const TRADING_ENDPOINTS: readonly TradingEndpoint[] = [
+  'api',
+  'postgresWriter',
+  'kafkaBootstrap',
+  'redis',
+];
 
 /** Resources homed in one region (static stability: a region's failover uses only its own). */
 export interface RegionalAwsResources {
-  parameters: { acceptNewOrders: string; strategyActivation: string; activeRegion: string; deploymentFreeze: string };
+  parameters: {
+    acceptNewOrders: string;
+    strategyActivation: string;
+    activeRegion: string;
+    deploymentFreeze: string;
+  };
   snsTopicArn: string;
   evidenceBucket: string;
   lockTable: string;

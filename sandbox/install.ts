@@ -13,8 +13,10 @@ let aptUpdated = false;
 /** Installs Debian packages when we can (root + apt-get); otherwise says exactly what to install. */
 async function aptInstall(packages: string[], why: string, progress: Progress): Promise<void> {
   const manual = `install them by hand: sudo apt-get install -y ${packages.join(' ')} (or your OS's equivalent)`;
-  if (!isRoot()) throw new MissingPrerequisiteError(`${why} is missing and the sandbox is not running as root; ${manual}`);
-  if (!(await onPath('apt-get'))) throw new MissingPrerequisiteError(`${why} is missing and this is not a Debian-like system; ${manual}`);
+  if (!isRoot())
+    throw new MissingPrerequisiteError(`${why} is missing and the sandbox is not running as root; ${manual}`);
+  if (!(await onPath('apt-get')))
+    throw new MissingPrerequisiteError(`${why} is missing and this is not a Debian-like system; ${manual}`);
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   if (!aptUpdated) {
     progress.step('apt-get update');
@@ -42,7 +44,9 @@ function findPostgresBindir(): { bindir: string; majorVersion: number } | undefi
     .filter((v) => Number.isInteger(v) && fs.existsSync(path.join(base, String(v), 'bin', 'pg_basebackup')))
     .sort((a, b) => b - a);
   const [newest] = versions;
-  return newest === undefined ? undefined : { bindir: path.join(base, String(newest), 'bin'), majorVersion: newest };
+  return newest === undefined
+    ? undefined
+    : { bindir: path.join(base, String(newest), 'bin'), majorVersion: newest };
 }
 
 async function osUser(name: string): Promise<{ uid: number; gid: number; name: string } | undefined> {
@@ -58,13 +62,23 @@ async function osUser(name: string): Promise<{ uid: number; gid: number; name: s
 export async function ensurePostgres(progress: Progress): Promise<PostgresInstall> {
   let found = findPostgresBindir();
   if (!found) {
-    await aptInstall(['postgresql', 'postgresql-contrib'], 'PostgreSQL (server, pg_basebackup, amcheck)', progress);
+    await aptInstall(
+      ['postgresql', 'postgresql-contrib'],
+      'PostgreSQL (server, pg_basebackup, amcheck)',
+      progress,
+    );
     found = findPostgresBindir();
-    if (!found) throw new MissingPrerequisiteError('PostgreSQL was installed but no /usr/lib/postgresql/*/bin was found');
+    if (!found)
+      throw new MissingPrerequisiteError(
+        'PostgreSQL was installed but no /usr/lib/postgresql/*/bin was found',
+      );
   }
   if (!isRoot()) return found;
   const runAs = (await osUser('postgres')) ?? (await osUser('nobody'));
-  if (!runAs) throw new MissingPrerequisiteError('running as root but neither a postgres nor a nobody user exists to run PostgreSQL as');
+  if (!runAs)
+    throw new MissingPrerequisiteError(
+      'running as root but neither a postgres nor a nobody user exists to run PostgreSQL as',
+    );
   return { ...found, runAs };
 }
 
@@ -75,21 +89,28 @@ export async function ensureRedis(progress: Progress): Promise<string> {
 
 export async function ensureJava(progress: Progress): Promise<string> {
   const javaHome = process.env.JAVA_HOME;
-  if (javaHome && fs.existsSync(path.join(javaHome, 'bin', 'java'))) return path.join(javaHome, 'bin', 'java');
-  if (!(await onPath('java'))) await aptInstall(['openjdk-17-jre-headless'], 'Java 17 (to run Kafka)', progress);
+  if (javaHome && fs.existsSync(path.join(javaHome, 'bin', 'java')))
+    return path.join(javaHome, 'bin', 'java');
+  if (!(await onPath('java')))
+    await aptInstall(['openjdk-17-jre-headless'], 'Java 17 (to run Kafka)', progress);
   const version = await runCommand('java', ['-version']);
   const major = Number(/version "(\d+)/.exec(version)?.[1]);
-  if (!(major >= 17)) throw new MissingPrerequisiteError(`Kafka needs Java 17 or newer; 'java -version' says: ${version.split('\n')[0]}`);
+  if (!(major >= 17))
+    throw new MissingPrerequisiteError(
+      `Kafka needs Java 17 or newer; 'java -version' says: ${version.split('\n')[0]}`,
+    );
   return 'java';
 }
 
 export async function ensureMaven(progress: Progress): Promise<string> {
-  if (!(await onPath('mvn'))) await aptInstall(['maven'], 'Maven (to fetch the Kafka jars from Maven Central)', progress);
+  if (!(await onPath('mvn')))
+    await aptInstall(['maven'], 'Maven (to fetch the Kafka jars from Maven Central)', progress);
   return 'mvn';
 }
 
 export async function ensurePython(progress: Progress): Promise<string> {
-  if (!(await onPath('python3'))) await aptInstall(['python3', 'python3-venv'], 'Python 3 (to run moto)', progress);
+  if (!(await onPath('python3')))
+    await aptInstall(['python3', 'python3-venv'], 'Python 3 (to run moto)', progress);
   return 'python3';
 }
 
@@ -126,7 +147,12 @@ export async function ensureMoto(cacheDir: string, progress: Progress): Promise<
         `could not create a Python virtualenv (${(err as Error).message.split('\n')[0]}); install python3-venv`,
       );
     }
-    await runCommand(path.join(tmp, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`]);
+    await runCommand(path.join(tmp, 'bin', 'pip'), [
+      'install',
+      '-q',
+      '--disable-pip-version-check',
+      `moto[server]==${MOTO_VERSION}`,
+    ]);
     progress.done(`moto ${MOTO_VERSION} installed`);
   });
   // A venv's scripts carry its absolute path in their shebangs, so run moto through the interpreter.

@@ -64,23 +64,47 @@ export interface KafkaJars {
 }
 
 /** The broker, tools and MirrorMaker 2 jars from Maven Central, resolved once into the cache. */
-export async function ensureKafkaJars(opts: { cacheDir: string; version: string; mvn: string; progress: Progress }): Promise<KafkaJars> {
+export async function ensureKafkaJars(opts: {
+  cacheDir: string;
+  version: string;
+  mvn: string;
+  progress: Progress;
+}): Promise<KafkaJars> {
   const dir = path.join(opts.cacheDir, `kafka-${opts.version}`);
   await installOnce(dir, async (tmp) => {
     opts.progress.step(`fetching Apache Kafka ${opts.version} and MirrorMaker 2 jars from Maven Central`);
     fs.writeFileSync(path.join(tmp, 'pom.xml'), pomXml(opts.version));
-    await runCommand(opts.mvn, ['-B', '-q', '-f', path.join(tmp, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${path.join(tmp, 'lib')}`, '-DincludeScope=runtime']);
+    await runCommand(opts.mvn, [
+      '-B',
+      '-q',
+      '-f',
+      path.join(tmp, 'pom.xml'),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${path.join(tmp, 'lib')}`,
+      '-DincludeScope=runtime',
+    ]);
     fs.writeFileSync(path.join(tmp, 'log4j.properties'), LOG4J);
-    opts.progress.done(`Kafka ${opts.version}: ${fs.readdirSync(path.join(tmp, 'lib')).length} jars cached in ${dir}`);
+    opts.progress.done(
+      `Kafka ${opts.version}: ${fs.readdirSync(path.join(tmp, 'lib')).length} jars cached in ${dir}`,
+    );
   });
   return { classpath: path.join(dir, 'lib', '*'), log4jConfig: path.join(dir, 'log4j.properties') };
 }
 
 function kafkaClient(bootstrap: string, clientId = 'tradepulse-sandbox') {
-  return new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 }, connectionTimeout: 2000 });
+  return new Kafka({
+    clientId,
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2, initialRetryTime: 100 },
+    connectionTimeout: 2000,
+  });
 }
 
-async function withAdmin<T>(bootstrap: string, fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  bootstrap: string,
+  fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>,
+): Promise<T> {
   const admin = kafkaClient(bootstrap).admin();
   await admin.connect();
   try {
@@ -146,15 +170,40 @@ export async function startKafkaCluster(o: KafkaClusterOptions): Promise<{ boots
   do clusterId = crypto.randomBytes(16).toString('base64url');
   while (clusterId.startsWith('-'));
   const log = path.join(o.supervisor.logDir, `${o.name}.log`);
-  const logging = (file: string) => [`-Dlog4j.configuration=file:${o.jars.log4jConfig}`, `-Dkafka.log.file=${file}`];
-  await runCommand(o.java, [...jvmFlags(128), ...logging(`${log}.format`), '-cp', o.jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile]);
-  o.supervisor.start(o.name, o.java, [...jvmFlags(o.heapMb), ...logging(log), '-cp', o.jars.classpath, 'kafka.Kafka', propsFile]);
+  const logging = (file: string) => [
+    `-Dlog4j.configuration=file:${o.jars.log4jConfig}`,
+    `-Dkafka.log.file=${file}`,
+  ];
+  await runCommand(o.java, [
+    ...jvmFlags(128),
+    ...logging(`${log}.format`),
+    '-cp',
+    o.jars.classpath,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    propsFile,
+  ]);
+  o.supervisor.start(o.name, o.java, [
+    ...jvmFlags(o.heapMb),
+    ...logging(log),
+    '-cp',
+    o.jars.classpath,
+    'kafka.Kafka',
+    propsFile,
+  ]);
   const bootstrap = `${SANDBOX_HOST}:${o.port}`;
-  await waitUntil(`${o.name} to answer metadata on ${bootstrap}`, () => withAdmin(bootstrap, async (a) => (await a.describeCluster()).brokers.length > 0), {
-    timeoutMs: o.timeoutMs,
-    intervalMs: 500,
-    alive: () => o.supervisor.assertRunning(o.name),
-  });
+  await waitUntil(
+    `${o.name} to answer metadata on ${bootstrap}`,
+    () => withAdmin(bootstrap, async (a) => (await a.describeCluster()).brokers.length > 0),
+    {
+      timeoutMs: o.timeoutMs,
+      intervalMs: 500,
+      alive: () => o.supervisor.assertRunning(o.name),
+    },
+  );
   return { bootstrap };
 }
 
@@ -162,7 +211,11 @@ export async function createTopics(bootstrap: string, topics: string[]): Promise
   await withAdmin(bootstrap, (admin) =>
     admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic, numPartitions: CRITICAL_TOPIC_PARTITIONS, replicationFactor: 1 })),
+      topics: topics.map((topic) => ({
+        topic,
+        numPartitions: CRITICAL_TOPIC_PARTITIONS,
+        replicationFactor: 1,
+      })),
     }),
   );
 }
@@ -240,10 +293,11 @@ export async function startMirrorMaker(o: MirrorMakerOptions): Promise<void> {
   const mirrored = o.topics.map((t) => `${MIRROR_SOURCE_ALIAS}.${t}`);
   await waitUntil(
     `MirrorMaker 2 to create ${mirrored.join(', ')} on ${o.target}`,
-    () => withAdmin(o.target, async (admin) => {
-      const existing = new Set(await admin.listTopics());
-      return mirrored.every((t) => existing.has(t));
-    }),
+    () =>
+      withAdmin(o.target, async (admin) => {
+        const existing = new Set(await admin.listTopics());
+        return mirrored.every((t) => existing.has(t));
+      }),
     { timeoutMs: o.timeoutMs, intervalMs: 500, alive: () => o.supervisor.assertRunning('mirror-maker') },
   );
 }
@@ -251,10 +305,16 @@ export async function startMirrorMaker(o: MirrorMakerOptions): Promise<void> {
 export async function kafkaHealth(endpoints: SandboxEndpoints) {
   const probe = async (bootstrap: string) => {
     try {
-      return await withAdmin(bootstrap, async (admin) => ({ up: true, topics: (await admin.listTopics()).filter((t) => !t.startsWith('__')).sort() }));
+      return await withAdmin(bootstrap, async (admin) => ({
+        up: true,
+        topics: (await admin.listTopics()).filter((t) => !t.startsWith('__')).sort(),
+      }));
     } catch (err) {
       return { up: false, error: (err as Error).message };
     }
   };
-  return { primary: await probe(endpoints.primary.kafka.brokers[0]!), secondary: await probe(endpoints.secondary.kafka.brokers[0]!) };
+  return {
+    primary: await probe(endpoints.primary.kafka.brokers[0]!),
+    secondary: await probe(endpoints.secondary.kafka.brokers[0]!),
+  };
 }

@@ -1,10 +1,24 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3';
+import {
+  ChangeResourceRecordSetsCommand,
+  CreateHostedZoneCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import {
+  CreateBucketCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+  type BucketLocationConstraint,
+} from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { SANDBOX_HOST } from './config';
-import { TRADING_ENDPOINTS, type RegionalAwsResources, type SeededAwsResources, type TradingEndpoint } from './endpoints';
+import {
+  TRADING_ENDPOINTS,
+  type RegionalAwsResources,
+  type SeededAwsResources,
+  type TradingEndpoint,
+} from './endpoints';
 import { waitUntil, type ProcessSupervisor } from './supervisor';
 
 export const SANDBOX_AWS_CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
@@ -37,7 +51,14 @@ export interface MotoOptions {
 
 export async function startMoto(opts: MotoOptions): Promise<string> {
   const endpoint = `http://${SANDBOX_HOST}:${opts.port}`;
-  opts.supervisor.start('moto', opts.python, ['-m', 'moto.server', '-H', SANDBOX_HOST, '-p', String(opts.port)]);
+  opts.supervisor.start('moto', opts.python, [
+    '-m',
+    'moto.server',
+    '-H',
+    SANDBOX_HOST,
+    '-p',
+    String(opts.port),
+  ]);
   await waitUntil(`moto to answer on ${endpoint}`, async () => (await fetch(`${endpoint}/moto-api/`)).ok, {
     timeoutMs: opts.timeoutMs,
     alive: () => opts.supervisor.assertRunning('moto'),
@@ -54,7 +75,11 @@ export function recordTarget(endpoint: TradingEndpoint, region: string): string 
  * endpoint and region (primary weight 100, secondary 0), and in each region the trading
  * flags, an SNS topic, an Object-Lock evidence bucket and the lock/run-record table.
  */
-export async function seedAwsResources(endpoint: string, primary: string, secondary: string): Promise<SeededAwsResources> {
+export async function seedAwsResources(
+  endpoint: string,
+  primary: string,
+  secondary: string,
+): Promise<SeededAwsResources> {
   const route53 = new Route53Client(awsClientConfig(endpoint, primary));
   const zone = await route53.send(
     new CreateHostedZoneCommand({ Name: HOSTED_ZONE_NAME, CallerReference: `sandbox-${Date.now()}` }),
@@ -65,7 +90,9 @@ export async function seedAwsResources(endpoint: string, primary: string, second
   ) as Record<TradingEndpoint, string>;
   const targets: SeededAwsResources['targets'] = {};
   for (const region of [primary, secondary]) {
-    targets[region] = Object.fromEntries(TRADING_ENDPOINTS.map((e) => [e, recordTarget(e, region)])) as Record<TradingEndpoint, string>;
+    targets[region] = Object.fromEntries(
+      TRADING_ENDPOINTS.map((e) => [e, recordTarget(e, region)]),
+    ) as Record<TradingEndpoint, string>;
   }
   await route53.send(
     new ChangeResourceRecordSetsCommand({
@@ -97,7 +124,11 @@ export async function seedAwsResources(endpoint: string, primary: string, second
   return { hostedZoneId, hostedZoneName: HOSTED_ZONE_NAME, records, targets, regional };
 }
 
-async function seedRegion(endpoint: string, region: string, activeRegion: string): Promise<RegionalAwsResources> {
+async function seedRegion(
+  endpoint: string,
+  region: string,
+  activeRegion: string,
+): Promise<RegionalAwsResources> {
   const config = awsClientConfig(endpoint, region);
   const ssm = new SSMClient(config);
   const flags: Record<string, string> = {
@@ -121,10 +152,17 @@ async function seedRegion(endpoint: string, region: string, activeRegion: string
     new CreateBucketCommand({
       Bucket: evidenceBucket,
       ObjectLockEnabledForBucket: true,
-      ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
+      ...(region === 'us-east-1'
+        ? {}
+        : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
     }),
   );
-  await s3.send(new PutBucketVersioningCommand({ Bucket: evidenceBucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3.send(
+    new PutBucketVersioningCommand({
+      Bucket: evidenceBucket,
+      VersioningConfiguration: { Status: 'Enabled' },
+    }),
+  );
   s3.destroy();
 
   const dynamo = new DynamoDBClient(config);

@@ -32,7 +32,8 @@ export interface PostgresPairOptions {
   timeoutMs: number;
 }
 
-const owner = (install: PostgresInstall) => (install.runAs ? { uid: install.runAs.uid, gid: install.runAs.gid } : {});
+const owner = (install: PostgresInstall) =>
+  install.runAs ? { uid: install.runAs.uid, gid: install.runAs.gid } : {};
 
 function makeOwnedDir(dir: string, install: PostgresInstall): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -64,11 +65,20 @@ function serverSettings(port: number): string {
   ].join('\n');
 }
 
-export function postgresClient(port: number, user = POSTGRES_OPERATOR, database = POSTGRES_DATABASE): pg.Client {
+export function postgresClient(
+  port: number,
+  user = POSTGRES_OPERATOR,
+  database = POSTGRES_DATABASE,
+): pg.Client {
   return new pg.Client({ host: SANDBOX_HOST, port, user, database, connectionTimeoutMillis: 2000 });
 }
 
-export async function queryOnce<T extends pg.QueryResultRow>(port: number, sql: string, params: unknown[] = [], database = POSTGRES_DATABASE): Promise<T[]> {
+export async function queryOnce<T extends pg.QueryResultRow>(
+  port: number,
+  sql: string,
+  params: unknown[] = [],
+  database = POSTGRES_DATABASE,
+): Promise<T[]> {
   const client = postgresClient(port, POSTGRES_OPERATOR, database);
   await client.connect();
   try {
@@ -79,7 +89,12 @@ export async function queryOnce<T extends pg.QueryResultRow>(port: number, sql: 
 }
 
 function startServer(opts: PostgresPairOptions, server: PostgresServer) {
-  opts.supervisor.start(server.name, path.join(opts.install.bindir, 'postgres'), ['-D', server.dataDir], owner(opts.install));
+  opts.supervisor.start(
+    server.name,
+    path.join(opts.install.bindir, 'postgres'),
+    ['-D', server.dataDir],
+    owner(opts.install),
+  );
 }
 
 async function waitReady(opts: PostgresPairOptions, server: PostgresServer, database: string) {
@@ -94,13 +109,36 @@ async function waitReady(opts: PostgresPairOptions, server: PostgresServer, data
  * Region A's primary (initdb, roles, schema) and region B's physical streaming standby
  * (pg_basebackup -R with a replication slot), each in a data directory the sandbox owns.
  */
-export async function startPostgresPair(opts: PostgresPairOptions): Promise<{ primary: PostgresServer; standby: PostgresServer }> {
-  const primary = { name: 'postgres-primary', dataDir: path.join(opts.dataRoot, 'postgres-primary'), port: opts.primaryPort };
-  const standby = { name: 'postgres-standby', dataDir: path.join(opts.dataRoot, 'postgres-standby'), port: opts.standbyPort };
+export async function startPostgresPair(
+  opts: PostgresPairOptions,
+): Promise<{ primary: PostgresServer; standby: PostgresServer }> {
+  const primary = {
+    name: 'postgres-primary',
+    dataDir: path.join(opts.dataRoot, 'postgres-primary'),
+    port: opts.primaryPort,
+  };
+  const standby = {
+    name: 'postgres-standby',
+    dataDir: path.join(opts.dataRoot, 'postgres-standby'),
+    port: opts.standbyPort,
+  };
   const bin = (tool: string) => path.join(opts.install.bindir, tool);
 
   makeOwnedDir(primary.dataDir, opts.install);
-  await runCommand(bin('initdb'), ['-D', primary.dataDir, '-U', POSTGRES_OPERATOR, '--auth=trust', '--encoding=UTF8', '--locale=C', '--data-checksums'], owner(opts.install));
+  await runCommand(
+    bin('initdb'),
+    [
+      '-D',
+      primary.dataDir,
+      '-U',
+      POSTGRES_OPERATOR,
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--data-checksums',
+    ],
+    owner(opts.install),
+  );
   fs.appendFileSync(path.join(primary.dataDir, 'postgresql.conf'), serverSettings(primary.port));
   fs.writeFileSync(
     path.join(primary.dataDir, 'pg_hba.conf'),
@@ -130,7 +168,23 @@ export async function startPostgresPair(opts: PostgresPairOptions): Promise<{ pr
   makeOwnedDir(standby.dataDir, opts.install);
   await runCommand(
     bin('pg_basebackup'),
-    ['-h', SANDBOX_HOST, '-p', String(primary.port), '-U', POSTGRES_REPLICATION_USER, '-D', standby.dataDir, '-R', '-S', STANDBY_NAME, '-X', 'stream', '-c', 'fast'],
+    [
+      '-h',
+      SANDBOX_HOST,
+      '-p',
+      String(primary.port),
+      '-U',
+      POSTGRES_REPLICATION_USER,
+      '-D',
+      standby.dataDir,
+      '-R',
+      '-S',
+      STANDBY_NAME,
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+    ],
     owner(opts.install),
   );
   fs.appendFileSync(
@@ -171,7 +225,10 @@ export interface PostgresHealth {
 export async function postgresHealth(primaryPort: number, standbyPort: number): Promise<PostgresHealth> {
   const probe = async (port: number) => {
     try {
-      const [row] = await queryOnce<{ in_recovery: boolean }>(port, 'select pg_is_in_recovery() as in_recovery');
+      const [row] = await queryOnce<{ in_recovery: boolean }>(
+        port,
+        'select pg_is_in_recovery() as in_recovery',
+      );
       return { up: true, inRecovery: row?.in_recovery };
     } catch (err) {
       return { up: false, error: (err as Error).message };

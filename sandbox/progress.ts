@@ -5,7 +5,10 @@ export interface Progress {
   warn(message: string): void;
 }
 
-export function terminalProgress(prefix = 'sandbox', stream: NodeJS.WritableStream = process.stderr): Progress {
+export function terminalProgress(
+  prefix = 'sandbox',
+  stream: NodeJS.WritableStream = process.stderr,
+): Progress {
   const started = Date.now();
   const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
   return {

@@ -27,14 +27,27 @@ function redisConf(port: number, dir: string, replicaOfPort?: number): string {
     'appendfsync everysec',
     'maxmemory 256mb',
     'maxmemory-policy noeviction',
-    ...(replicaOfPort ? [`replicaof ${SANDBOX_HOST} ${replicaOfPort}`, 'replica-read-only yes', 'repl-diskless-sync yes', 'repl-diskless-sync-delay 0'] : []),
+    ...(replicaOfPort
+      ? [
+          `replicaof ${SANDBOX_HOST} ${replicaOfPort}`,
+          'replica-read-only yes',
+          'repl-diskless-sync yes',
+          'repl-diskless-sync-delay 0',
+        ]
+      : []),
     '',
   ].join('\n');
 }
 
 /** A one-shot client: connection errors reject the pending call instead of being retried in the background. */
 export function redisClient(port: number): Redis {
-  const client = new Redis({ host: SANDBOX_HOST, port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const client = new Redis({
+    host: SANDBOX_HOST,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   return client;
 }
@@ -61,10 +74,14 @@ async function startOne(opts: RedisPairOptions, name: string, port: number, repl
   const confFile = path.join(dir, 'redis.conf');
   fs.writeFileSync(confFile, redisConf(port, dir, replicaOfPort));
   opts.supervisor.start(name, opts.redisServer, [confFile]);
-  await waitUntil(`${name} to answer PING on port ${port}`, async () => (await redisInfo(port, 'server')).redis_version, {
-    timeoutMs: opts.timeoutMs,
-    alive: () => opts.supervisor.assertRunning(name),
-  });
+  await waitUntil(
+    `${name} to answer PING on port ${port}`,
+    async () => (await redisInfo(port, 'server')).redis_version,
+    {
+      timeoutMs: opts.timeoutMs,
+      alive: () => opts.supervisor.assertRunning(name),
+    },
+  );
 }
 
 /** Region A's primary and region B's replica (`replicaof`), ready when the link is up. */
@@ -82,7 +99,12 @@ export async function redisHealth(primaryPort: number, replicaPort: number) {
   const probe = async (port: number) => {
     try {
       const info = await redisInfo(port);
-      return { up: true, role: info.role, linkStatus: info.master_link_status, offset: Number(info.master_repl_offset ?? info.slave_repl_offset) };
+      return {
+        up: true,
+        role: info.role,
+        linkStatus: info.master_link_status,
+        offset: Number(info.master_repl_offset ?? info.slave_repl_offset),
+      };
     } catch (err) {
       return { up: false, error: (err as Error).message };
     }

@@ -4,10 +4,23 @@ import { fileURLToPath } from 'node:url';
 import { SANDBOX_HOST, portOf, type SandboxConfig } from './config';
 import type { SandboxEndpoints } from './endpoints';
 import { ensureJava, ensureMaven, ensureMoto, ensurePostgres, ensureRedis } from './install';
-import { ensureKafkaJars, kafkaHealth, startKafkaCluster, startMirrorMaker, createTopics, MIRROR_SOURCE_ALIAS } from './kafka';
+import {
+  ensureKafkaJars,
+  kafkaHealth,
+  startKafkaCluster,
+  startMirrorMaker,
+  createTopics,
+  MIRROR_SOURCE_ALIAS,
+} from './kafka';
 import { SANDBOX_AWS_CREDENTIALS, seedAwsResources, startMoto } from './moto';
 import { assertPortsFree } from './ports';
-import { POSTGRES_APP_USER, POSTGRES_DATABASE, POSTGRES_OPERATOR, postgresHealth, startPostgresPair } from './postgres';
+import {
+  POSTGRES_APP_USER,
+  POSTGRES_DATABASE,
+  POSTGRES_OPERATOR,
+  postgresHealth,
+  startPostgresPair,
+} from './postgres';
 import { silentProgress, type Progress } from './progress';
 import { redisHealth, startRedisPair } from './redis';
 import { ProcessSupervisor } from './supervisor';
@@ -32,7 +45,8 @@ const paths = (config: SandboxConfig) => ({
   logs: path.join(path.dirname(config.rootDir), 'logs', path.basename(config.rootDir)),
 });
 
-const supervisorFor = (config: SandboxConfig) => new ProcessSupervisor(paths(config).registry, paths(config).logs);
+const supervisorFor = (config: SandboxConfig) =>
+  new ProcessSupervisor(paths(config).registry, paths(config).logs);
 
 function schemaFiles(): string[] {
   const dir = path.join(REPO_ROOT, 'schemas', 'postgres');
@@ -48,11 +62,17 @@ export function readEndpoints(config: SandboxConfig): SandboxEndpoints {
   try {
     return JSON.parse(fs.readFileSync(paths(config).endpoints, 'utf8')) as SandboxEndpoints;
   } catch {
-    throw new SandboxNotRunningError(`no sandbox is running in ${config.rootDir} (start one with 'npm run sandbox -- up')`);
+    throw new SandboxNotRunningError(
+      `no sandbox is running in ${config.rootDir} (start one with 'npm run sandbox -- up')`,
+    );
   }
 }
 
-function describeEndpoints(config: SandboxConfig, awsEndpoint: string, resources: SandboxEndpoints['aws']['resources']): SandboxEndpoints {
+function describeEndpoints(
+  config: SandboxConfig,
+  awsEndpoint: string,
+  resources: SandboxEndpoints['aws']['resources'],
+): SandboxEndpoints {
   const region = (name: string, pgPort: number, redisPort: number, kafkaPort: number) => ({
     region: name,
     postgres: { host: SANDBOX_HOST, port: pgPort, database: POSTGRES_DATABASE },
@@ -60,8 +80,18 @@ function describeEndpoints(config: SandboxConfig, awsEndpoint: string, resources
     kafka: { brokers: [`${SANDBOX_HOST}:${kafkaPort}`] },
   });
   return {
-    primary: region(config.regions.primary, portOf(config, 'postgresPrimary'), portOf(config, 'redisPrimary'), portOf(config, 'kafkaA')),
-    secondary: region(config.regions.secondary, portOf(config, 'postgresStandby'), portOf(config, 'redisReplica'), portOf(config, 'kafkaB')),
+    primary: region(
+      config.regions.primary,
+      portOf(config, 'postgresPrimary'),
+      portOf(config, 'redisPrimary'),
+      portOf(config, 'kafkaA'),
+    ),
+    secondary: region(
+      config.regions.secondary,
+      portOf(config, 'postgresStandby'),
+      portOf(config, 'redisReplica'),
+      portOf(config, 'kafkaB'),
+    ),
     aws: { endpoint: awsEndpoint, credentials: SANDBOX_AWS_CREDENTIALS, resources },
     postgresUsers: { operator: POSTGRES_OPERATOR, app: POSTGRES_APP_USER },
     mirrorSourceAlias: MIRROR_SOURCE_ALIAS,
@@ -86,7 +116,9 @@ export async function startSandbox(
   const p = paths(config);
   const supervisor = supervisorFor(config);
   if (supervisor.list().some((proc) => supervisor.isRunning(proc.name))) {
-    throw new SandboxAlreadyRunningError(`a sandbox is already running in ${config.rootDir}; stop it with 'npm run sandbox -- down'`);
+    throw new SandboxAlreadyRunningError(
+      `a sandbox is already running in ${config.rootDir}; stop it with 'npm run sandbox -- down'`,
+    );
   }
   await stopSandbox(config); // leftovers of a crashed run
   await assertPortsFree(config);
@@ -106,15 +138,35 @@ export async function startSandbox(
   try {
     progress.step('starting PostgreSQL, Redis, Kafka (2 clusters) and moto');
     const kafka = (async () => {
-      const clusterOptions = { java, jars: kafkaJars, supervisor, dataRoot: p.data, heapMb: config.kafka.brokerHeapMb, timeoutMs };
+      const clusterOptions = {
+        java,
+        jars: kafkaJars,
+        supervisor,
+        dataRoot: p.data,
+        heapMb: config.kafka.brokerHeapMb,
+        timeoutMs,
+      };
       const [a, b] = await Promise.all([
-        startKafkaCluster({ ...clusterOptions, name: 'kafka-a', port: portOf(config, 'kafkaA'), controllerPort: portOf(config, 'kafkaAController') }),
-        startKafkaCluster({ ...clusterOptions, name: 'kafka-b', port: portOf(config, 'kafkaB'), controllerPort: portOf(config, 'kafkaBController') }),
+        startKafkaCluster({
+          ...clusterOptions,
+          name: 'kafka-a',
+          port: portOf(config, 'kafkaA'),
+          controllerPort: portOf(config, 'kafkaAController'),
+        }),
+        startKafkaCluster({
+          ...clusterOptions,
+          name: 'kafka-b',
+          port: portOf(config, 'kafkaB'),
+          controllerPort: portOf(config, 'kafkaBController'),
+        }),
       ]);
       progress.done(`Kafka clusters ready (${a.bootstrap}, ${b.bootstrap})`);
       // Both regions have their own critical topics: producers write locally after a failover,
       // while MirrorMaker 2 mirrors the primary's into `<alias>.<topic>` on the secondary.
-      await Promise.all([createTopics(a.bootstrap, config.criticalTopics), createTopics(b.bootstrap, config.criticalTopics)]);
+      await Promise.all([
+        createTopics(a.bootstrap, config.criticalTopics),
+        createTopics(b.bootstrap, config.criticalTopics),
+      ]);
       await startMirrorMaker({
         java,
         jars: kafkaJars,
@@ -127,7 +179,9 @@ export async function startSandbox(
         offsetLagMax: config.kafka.offsetLagMax,
         timeoutMs,
       });
-      progress.done(`MirrorMaker 2 replicating ${config.criticalTopics.join(', ')} from ${config.regions.primary} to ${config.regions.secondary}`);
+      progress.done(
+        `MirrorMaker 2 replicating ${config.criticalTopics.join(', ')} from ${config.regions.primary} to ${config.regions.secondary}`,
+      );
     })();
     const postgres = startPostgresPair({
       install: postgresInstall,
@@ -138,7 +192,11 @@ export async function startSandbox(
       synchronous: config.postgres.synchronous,
       schemaFiles: schemaFiles(),
       timeoutMs,
-    }).then(() => progress.done(`PostgreSQL primary and ${config.postgres.synchronous ? 'synchronous' : 'asynchronous'} streaming standby ready`));
+    }).then(() =>
+      progress.done(
+        `PostgreSQL primary and ${config.postgres.synchronous ? 'synchronous' : 'asynchronous'} streaming standby ready`,
+      ),
+    );
     const redis = startRedisPair({
       redisServer,
       supervisor,
@@ -147,11 +205,13 @@ export async function startSandbox(
       replicaPort: portOf(config, 'redisReplica'),
       timeoutMs,
     }).then(() => progress.done('Redis primary and replica ready'));
-    const aws = startMoto({ python: motoPython, supervisor, port: portOf(config, 'moto'), timeoutMs }).then(async (endpoint) => {
-      const resources = await seedAwsResources(endpoint, config.regions.primary, config.regions.secondary);
-      progress.done(`moto ready on ${endpoint}, seeded hosted zone ${resources.hostedZoneName}`);
-      return { endpoint, resources };
-    });
+    const aws = startMoto({ python: motoPython, supervisor, port: portOf(config, 'moto'), timeoutMs }).then(
+      async (endpoint) => {
+        const resources = await seedAwsResources(endpoint, config.regions.primary, config.regions.secondary);
+        progress.done(`moto ready on ${endpoint}, seeded hosted zone ${resources.hostedZoneName}`);
+        return { endpoint, resources };
+      },
+    );
     // Fail fast: once one part fails, stop every server so the others' waits end at once.
     const parts: Promise<unknown>[] = [kafka, postgres, redis, aws];
     const results = await Promise.allSettled(
@@ -163,7 +223,8 @@ export async function startSandbox(
       ),
     );
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failures.length > 0) throw new SandboxStartError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
+    if (failures.length > 0)
+      throw new SandboxStartError(failures.map((f) => (f.reason as Error).message).join('\n\n'));
     const { endpoint, resources } = await aws;
     const endpoints = describeEndpoints(config, endpoint, resources);
     fs.writeFileSync(p.endpoints, JSON.stringify(endpoints, null, 2));
@@ -179,7 +240,8 @@ export async function startSandbox(
 export async function stopSandbox(config: SandboxConfig, progress: Progress = silentProgress): Promise<void> {
   const supervisor = supervisorFor(config);
   const running = supervisor.list();
-  if (running.length > 0) progress.step(`stopping ${running.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}`);
+  if (running.length > 0)
+    progress.step(`stopping ${running.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}`);
   await supervisor.stopAll();
   fs.rmSync(config.rootDir, { recursive: true, force: true });
 }
@@ -187,7 +249,8 @@ export async function stopSandbox(config: SandboxConfig, progress: Progress = si
 /** Stops one server of a running sandbox (tests use it to simulate a failure, e.g. MirrorMaker 2 dying). */
 export async function stopServer(config: SandboxConfig, name: string): Promise<void> {
   const supervisor = supervisorFor(config);
-  if (!supervisor.list().some((p) => p.name === name)) throw new SandboxNotRunningError(`no server named ${name} in ${config.rootDir}`);
+  if (!supervisor.list().some((p) => p.name === name))
+    throw new SandboxNotRunningError(`no server named ${name} in ${config.rootDir}`);
   await supervisor.stop(name);
 }
 
@@ -204,10 +267,20 @@ export interface SandboxStatus {
 
 export async function sandboxStatus(config: SandboxConfig): Promise<SandboxStatus> {
   const supervisor = supervisorFor(config);
-  const processes = supervisor.list().map((proc) => ({ name: proc.name, pid: proc.pid, alive: supervisor.isRunning(proc.name), logFile: proc.logFile }));
+  const processes = supervisor
+    .list()
+    .map((proc) => ({
+      name: proc.name,
+      pid: proc.pid,
+      alive: supervisor.isRunning(proc.name),
+      logFile: proc.logFile,
+    }));
   if (!fs.existsSync(paths(config).endpoints)) return { running: false, processes };
   const endpoints = readEndpoints(config);
-  const motoUp = await fetch(`${endpoints.aws.endpoint}/moto-api/`).then((r) => r.ok, () => false);
+  const motoUp = await fetch(`${endpoints.aws.endpoint}/moto-api/`).then(
+    (r) => r.ok,
+    () => false,
+  );
   return {
     running: processes.length > 0 && processes.every((proc) => proc.alive),
     processes,

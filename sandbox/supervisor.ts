@@ -114,7 +114,9 @@ export class ProcessSupervisor {
     const exit = this.exits.get(name);
     const managed = this.list().find((p) => p.name === name);
     if (exit || (managed && !isAlive(managed.pid))) {
-      const how = exit ? `code ${exit.code ?? '-'}${exit.signal ? `, signal ${exit.signal}` : ''}` : 'unknown status';
+      const how = exit
+        ? `code ${exit.code ?? '-'}${exit.signal ? `, signal ${exit.signal}` : ''}`
+        : 'unknown status';
       const log = managed?.logFile ?? path.join(this.logDir, `${name}.log`);
       throw new ServerExitedError(`${name} exited during start-up (${how}); log ${log}:\n${tailOf(log)}`);
     }

@@ -17,7 +17,10 @@ export const acquireLockStep = defineStep({
     const heldByOther = current && current.owner !== run.executionId && new Date(current.expiresAt) > now;
     if (run.dryRun) {
       if (heldByOther) {
-        throw new LockHeldError(`${run.application} is locked by run ${current.runId} until ${current.expiresAt}`, { holder: current });
+        throw new LockHeldError(
+          `${run.application} is locked by run ${current.runId} until ${current.expiresAt}`,
+          { holder: current },
+        );
       }
       return {
         action: actionFor(true, false),

@@ -13,7 +13,10 @@ export const announceRegionStep = defineStep({
       return {
         action: actionFor(true, before.activeRegion === run.targetRegion),
         observed: { activeRegion: before.activeRegion },
-        changes: before.activeRegion === run.targetRegion ? [] : [`would set the active region to ${run.targetRegion} and publish RegionPromoted`],
+        changes:
+          before.activeRegion === run.targetRegion
+            ? []
+            : [`would set the active region to ${run.targetRegion} and publish RegionPromoted`],
         result: { activeRegion: before.activeRegion },
       };
     }
@@ -21,13 +24,22 @@ export const announceRegionStep = defineStep({
     if (changed.length > 0) {
       await deps.events.publish({
         detailType: 'RegionPromoted',
-        detail: { runId: run.runId, application: run.application, region: run.targetRegion, previousRegion: run.sourceRegion, mode: run.mode },
+        detail: {
+          runId: run.runId,
+          application: run.application,
+          region: run.targetRegion,
+          previousRegion: run.sourceRegion,
+          mode: run.mode,
+        },
       });
     }
     return {
       action: actionFor(false, changed.length === 0),
       observed: { activeRegion: before.activeRegion },
-      changes: changed.length > 0 ? [`set the active region to ${run.targetRegion}`, 'published RegionPromoted'] : [],
+      changes:
+        changed.length > 0
+          ? [`set the active region to ${run.targetRegion}`, 'published RegionPromoted']
+          : [],
       result: { activeRegion: run.targetRegion },
     };
   },

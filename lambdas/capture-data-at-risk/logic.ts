@@ -9,7 +9,12 @@ export const captureDataAtRiskStep = defineStep({
   input: RunOnlyInputSchema,
   async run({ run }, deps: Pick<DrDependencies, 'postgres' | 'kafka' | 'redis' | 'runRecords'>, clock) {
     const atRisk = await measureDataAtRisk(run, deps, clock.now());
-    if (!run.dryRun) await deps.runRecords.append(run.runId, { kind: 'data-at-risk.declaration', at: atRisk.measuredAt, data: atRisk });
+    if (!run.dryRun)
+      await deps.runRecords.append(run.runId, {
+        kind: 'data-at-risk.declaration',
+        at: atRisk.measuredAt,
+        data: atRisk,
+      });
     return { action: 'observed' as const, observed: { ...atRisk }, changes: [], result: atRisk };
   },
 });

@@ -17,12 +17,19 @@ export const checkTargetHealthStep = defineStep({
       deps.redis(run.targetRegion).status(),
     ]);
     const problems: string[] = [];
-    if (!postgres.reachable) problems.push(`PostgreSQL in ${run.targetRegion} unreachable: ${postgres.error ?? 'no answer'}`);
+    if (!postgres.reachable)
+      problems.push(`PostgreSQL in ${run.targetRegion} unreachable: ${postgres.error ?? 'no answer'}`);
     else if (postgres.role === 'unknown') problems.push(`PostgreSQL in ${run.targetRegion} reports no role`);
-    if (!kafka.reachable) problems.push(`Kafka in ${run.targetRegion} unreachable: ${kafka.error ?? 'no answer'}`);
+    if (!kafka.reachable)
+      problems.push(`Kafka in ${run.targetRegion} unreachable: ${kafka.error ?? 'no answer'}`);
     if (!redis.reachable) problems.push(`Redis in ${run.targetRegion} unreachable`);
     const observed = { postgres, kafka, redis };
     if (problems.length > 0) throw new TargetUnhealthyError(problems.join('; '), observed);
-    return { action: 'observed' as const, observed, changes: [], result: { healthy: true, postgresRole: postgres.role } };
+    return {
+      action: 'observed' as const,
+      observed,
+      changes: [],
+      result: { healthy: true, postgresRole: postgres.role },
+    };
   },
 });

@@ -13,8 +13,16 @@ export const cutoverTrafficStep = defineStep({
     return {
       action: actionFor(run.dryRun, cutover.alreadyDone),
       observed: { before, records: cutover.records },
-      changes: cutover.alreadyDone ? [] : cutover.records.map((r) => `${verb} ${r.name} from ${r.before ?? 'nothing'} to ${r.after} (${cutover.method})`),
-      result: { changeId: cutover.changeId ?? null, method: cutover.method, alreadyDone: cutover.alreadyDone },
+      changes: cutover.alreadyDone
+        ? []
+        : cutover.records.map(
+            (r) => `${verb} ${r.name} from ${r.before ?? 'nothing'} to ${r.after} (${cutover.method})`,
+          ),
+      result: {
+        changeId: cutover.changeId ?? null,
+        method: cutover.method,
+        alreadyDone: cutover.alreadyDone,
+      },
     };
   },
 });

@@ -20,7 +20,9 @@ export function findRpoBreaches(atRisk: DataAtRisk, objectives: Topology['object
       store: 'postgres',
       objectiveSeconds: objectives.postgres.rpoSeconds,
       atRiskSeconds: null,
-      why: pg.primaryReachable ? 'replication lag could not be measured' : 'the old primary is unreachable: WAL it never sent cannot be measured',
+      why: pg.primaryReachable
+        ? 'replication lag could not be measured'
+        : 'the old primary is unreachable: WAL it never sent cannot be measured',
     });
   } else if (pg.lagSeconds !== null && pg.lagSeconds > objectives.postgres.rpoSeconds) {
     breaches.push({
@@ -55,7 +57,8 @@ export const evaluateRpoGateStep = defineStep({
   async run({ run, steps }, deps: Pick<DrDependencies, 'topology' | 'runRecords'>, clock) {
     const { dataAtRisk } = resultOf<{ dataAtRisk: DataAtRisk }>(steps, 'waitForDrain');
     const breaches = findRpoBreaches(dataAtRisk, deps.topology.objectives);
-    const decision = breaches.length === 0 ? 'proceed' : run.allowDataLoss ? 'proceed-with-data-loss' : 'stop';
+    const decision =
+      breaches.length === 0 ? 'proceed' : run.allowDataLoss ? 'proceed-with-data-loss' : 'stop';
     if (decision === 'proceed-with-data-loss' && !run.dryRun) {
       await deps.runRecords.append(run.runId, {
         kind: 'decision.allowDataLoss.applied',
@@ -66,7 +69,10 @@ export const evaluateRpoGateStep = defineStep({
     return {
       action: 'observed' as const,
       observed: { breaches, allowDataLoss: run.allowDataLoss },
-      changes: decision === 'proceed-with-data-loss' ? [`recorded the allowDataLoss decision of ${run.allowDataLoss?.approvedBy}`] : [],
+      changes:
+        decision === 'proceed-with-data-loss'
+          ? [`recorded the allowDataLoss decision of ${run.allowDataLoss?.approvedBy}`]
+          : [],
       result: { decision, breaches },
     };
   },

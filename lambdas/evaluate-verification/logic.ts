@@ -14,12 +14,16 @@ export function sev1Findings(steps: Record<string, unknown>, dryRun: boolean): S
   const found: Sev1[] = [];
   const smoke = result('smokeHarness');
   if (!smoke) found.push({ check: 'smoke', detail: 'the smoke harness did not report' });
-  else if (!dryRun && smoke.passed !== true) found.push({ check: 'smoke', detail: String(smoke.failure ?? 'smoke harness failed') });
+  else if (!dryRun && smoke.passed !== true)
+    found.push({ check: 'smoke', detail: String(smoke.failure ?? 'smoke harness failed') });
   const ledger = result('reconcileLedger');
   if (!ledger) found.push({ check: 'ledger', detail: 'ledger reconciliation did not report' });
   else {
     for (const f of ((ledger.findings as LedgerFinding[]) ?? []).filter((x) => x.sev1)) {
-      found.push({ check: 'ledger', detail: `${f.classification}: ${f.table} ${f.key}: expected ${f.expected}, found ${f.found}` });
+      found.push({
+        check: 'ledger',
+        detail: `${f.classification}: ${f.table} ${f.key}: expected ${f.expected}, found ${f.found}`,
+      });
     }
   }
   const consumers = result('consumerLag');
@@ -33,7 +37,17 @@ export const evaluateVerificationStep = defineStep({
   input: RunWithStepsInputSchema,
   async run({ run, steps }, deps: Pick<DrDependencies, 'runRecords'>, clock) {
     const findings = sev1Findings(steps, run.dryRun);
-    if (!run.dryRun) await deps.runRecords.append(run.runId, { kind: 'verification', at: clock.now().toISOString(), data: { findings } });
-    return { action: 'observed' as const, observed: { findings }, changes: [], result: { passed: findings.length === 0, sev1: findings.length > 0, findings } };
+    if (!run.dryRun)
+      await deps.runRecords.append(run.runId, {
+        kind: 'verification',
+        at: clock.now().toISOString(),
+        data: { findings },
+      });
+    return {
+      action: 'observed' as const,
+      observed: { findings },
+      changes: [],
+      result: { passed: findings.length === 0, sev1: findings.length > 0, findings },
+    };
   },
 });

@@ -24,15 +24,24 @@ export const fenceOldPrimaryStep = defineStep({
     if (!pgStatus.reachable) {
       outcome.postgres = { fenced: false, unreachable: true };
     } else if (run.dryRun) {
-      if (!pgStatus.readOnly) changes.push(`would make PostgreSQL in ${run.sourceRegion} read-only and terminate application sessions`);
+      if (!pgStatus.readOnly)
+        changes.push(
+          `would make PostgreSQL in ${run.sourceRegion} read-only and terminate application sessions`,
+        );
       outcome.postgres = { fenced: pgStatus.readOnly };
     } else {
       const fenced = await postgres.fence();
       if (!fenced.verifiedWriteRefused) {
-        throw new FencingFailedError(`PostgreSQL in ${run.sourceRegion} still accepted a write after fencing`, { fenced });
+        throw new FencingFailedError(
+          `PostgreSQL in ${run.sourceRegion} still accepted a write after fencing`,
+          { fenced },
+        );
       }
       allAlreadyDone &&= fenced.alreadyDone;
-      if (!fenced.alreadyDone) changes.push(`made PostgreSQL in ${run.sourceRegion} read-only, terminated ${fenced.terminatedSessions} application sessions, verified a write is refused`);
+      if (!fenced.alreadyDone)
+        changes.push(
+          `made PostgreSQL in ${run.sourceRegion} read-only, terminated ${fenced.terminatedSessions} application sessions, verified a write is refused`,
+        );
       outcome.postgres = { fenced: true, ...fenced };
     }
 

@@ -13,13 +13,18 @@ export const freezeDeploymentsStep = defineStep({
       return {
         action: actionFor(true, before.deploymentFreeze),
         observed: { deploymentFreeze: before.deploymentFreeze },
-        changes: before.deploymentFreeze ? [] : ['would set the deployment freeze flag and publish DeploymentsFrozen'],
+        changes: before.deploymentFreeze
+          ? []
+          : ['would set the deployment freeze flag and publish DeploymentsFrozen'],
         result: { frozen: before.deploymentFreeze },
       };
     }
     const { changed } = await flags.set({ deploymentFreeze: true });
     if (changed.length > 0) {
-      await deps.events.publish({ detailType: 'DeploymentsFrozen', detail: { runId: run.runId, application: run.application, reason: `DR ${run.mode}` } });
+      await deps.events.publish({
+        detailType: 'DeploymentsFrozen',
+        detail: { runId: run.runId, application: run.application, reason: `DR ${run.mode}` },
+      });
     }
     return {
       action: actionFor(false, changed.length === 0),

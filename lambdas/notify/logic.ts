@@ -19,7 +19,12 @@ export const notifyStep = defineStep({
   async run({ run, template, details }, deps: Pick<DrDependencies, 'notifier'>) {
     const message = renderTemplate(template, run, details);
     if (run.dryRun) {
-      return { action: actionFor(true, false), observed: {}, changes: [`would send '${message.subject}'`], result: { template, subject: message.subject, messageId: null as string | null } };
+      return {
+        action: actionFor(true, false),
+        observed: {},
+        changes: [`would send '${message.subject}'`],
+        result: { template, subject: message.subject, messageId: null as string | null },
+      };
     }
     const sent = await deps.notifier.notify({
       template,

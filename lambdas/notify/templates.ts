@@ -18,15 +18,23 @@ export interface RenderedNotification {
   severity: 'info' | 'warning' | 'sev1';
 }
 
-const label = (run: Run) => (run.mode === 'failover' ? 'SEV-1 FAILOVER' : run.mode === 'drill' ? 'DR DRILL' : 'DR DRY RUN');
+const label = (run: Run) =>
+  run.mode === 'failover' ? 'SEV-1 FAILOVER' : run.mode === 'drill' ? 'DR DRILL' : 'DR DRY RUN';
 
 /**
  * The runbook's pre-approved notifications (compliance, customer success, approvers). The
  * wording is fixed here so that what reaches people and regulators is reviewed once.
  */
-export function renderTemplate(template: TemplateName, run: Run, details: Record<string, unknown> = {}): RenderedNotification {
+export function renderTemplate(
+  template: TemplateName,
+  run: Run,
+  details: Record<string, unknown> = {},
+): RenderedNotification {
   const route = `${run.sourceRegion} → ${run.targetRegion}`;
-  const who = run.trigger.kind === 'alarm' ? `alarm ${run.trigger.alarmName}` : `${run.trigger.kind} (${run.trigger.requestedBy})`;
+  const who =
+    run.trigger.kind === 'alarm'
+      ? `alarm ${run.trigger.alarmName}`
+      : `${run.trigger.kind} (${run.trigger.requestedBy})`;
   const facts = Object.keys(details).length > 0 ? `\n\nDetails:\n${JSON.stringify(details, null, 2)}` : '';
   const header = `Run ${run.runId} · ${run.application} · ${route} · started by ${who} at ${run.declaredAt}`;
   switch (template) {

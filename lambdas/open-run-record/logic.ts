@@ -8,11 +8,25 @@ export const openRunRecordStep = defineStep({
   input: RunOnlyInputSchema,
   async run({ run }, deps: Pick<DrDependencies, 'runRecords'>) {
     if (run.dryRun) {
-      return { action: actionFor(true, false), observed: {}, changes: [`would open run record ${run.runId}`], result: { runId: run.runId } };
+      return {
+        action: actionFor(true, false),
+        observed: {},
+        changes: [`would open run record ${run.runId}`],
+        result: { runId: run.runId },
+      };
     }
-    const { alreadyDone } = await deps.runRecords.open({ runId: run.runId, application: run.application, mode: run.mode, run });
+    const { alreadyDone } = await deps.runRecords.open({
+      runId: run.runId,
+      application: run.application,
+      mode: run.mode,
+      run,
+    });
     if (run.allowDataLoss && !alreadyDone) {
-      await deps.runRecords.append(run.runId, { kind: 'decision.allowDataLoss.requested', at: run.declaredAt, data: run.allowDataLoss });
+      await deps.runRecords.append(run.runId, {
+        kind: 'decision.allowDataLoss.requested',
+        at: run.declaredAt,
+        data: run.allowDataLoss,
+      });
     }
     return {
       action: actionFor(false, alreadyDone),

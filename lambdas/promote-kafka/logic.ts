@@ -27,9 +27,20 @@ export const promoteKafkaStep = defineStep({
       action: actionFor(run.dryRun, committed.length === 0),
       observed: { isr, groups },
       changes: run.dryRun
-        ? groups.filter((g) => !g.skippedReason).map((g) => `would commit translated offsets for group ${g.group}`)
-        : committed.map((g) => `committed translated offsets for group ${g.group} on ${g.offsets.length} partition(s)`),
-      result: { groups: groups.map((g) => ({ group: g.group, committed: g.committed, skippedReason: g.skippedReason ?? null })), isrOk: true },
+        ? groups
+            .filter((g) => !g.skippedReason)
+            .map((g) => `would commit translated offsets for group ${g.group}`)
+        : committed.map(
+            (g) => `committed translated offsets for group ${g.group} on ${g.offsets.length} partition(s)`,
+          ),
+      result: {
+        groups: groups.map((g) => ({
+          group: g.group,
+          committed: g.committed,
+          skippedReason: g.skippedReason ?? null,
+        })),
+        isrOk: true,
+      },
     };
   },
 });

@@ -4,7 +4,9 @@ import { PromotionFailedError } from '../shared/errors';
 import { RunSchema } from '../shared/run';
 import { actionFor, defineStep } from '../shared/step';
 
-const InputSchema = z.object({ run: RunSchema, replayTimeoutSeconds: z.number().positive().max(600).default(30) }).strict();
+const InputSchema = z
+  .object({ run: RunSchema, replayTimeoutSeconds: z.number().positive().max(600).default(30) })
+  .strict();
 
 /** Wait until every received WAL record is replayed, promote, confirm pg_is_in_recovery() is false. */
 export const promotePostgresStep = defineStep({
@@ -15,12 +17,24 @@ export const promotePostgresStep = defineStep({
     const before = await standby.status();
     if (run.dryRun) {
       if (before.role === 'primary') {
-        return { action: actionFor(true, true), observed: { before }, changes: [], result: { promoted: true, timeline: before.timeline, lsn: before.lsn, replayedUpTo: null as string | null } };
+        return {
+          action: actionFor(true, true),
+          observed: { before },
+          changes: [],
+          result: {
+            promoted: true,
+            timeline: before.timeline,
+            lsn: before.lsn,
+            replayedUpTo: null as string | null,
+          },
+        };
       }
       return {
         action: actionFor(true, false),
         observed: { before },
-        changes: [`would wait for WAL replay (${before.replayPendingBytes ?? '?'} bytes pending) and promote PostgreSQL in ${run.targetRegion}`],
+        changes: [
+          `would wait for WAL replay (${before.replayPendingBytes ?? '?'} bytes pending) and promote PostgreSQL in ${run.targetRegion}`,
+        ],
         result: { promoted: false, timeline: before.timeline, lsn: before.lsn, replayedUpTo: null },
       };
     }
@@ -33,12 +47,19 @@ export const promotePostgresStep = defineStep({
     const promoted = await standby.promote();
     const after = await standby.status();
     if (after.role !== 'primary' || after.readOnly) {
-      throw new PromotionFailedError(`PostgreSQL in ${run.targetRegion} is not a writable primary after promotion`, { after });
+      throw new PromotionFailedError(
+        `PostgreSQL in ${run.targetRegion} is not a writable primary after promotion`,
+        { after },
+      );
     }
     return {
       action: actionFor(false, promoted.alreadyDone),
       observed: { before, replay, after },
-      changes: promoted.alreadyDone ? [] : [`promoted PostgreSQL in ${run.targetRegion} (${promoted.mechanism}) after replaying up to ${replay.replayLsn}; now timeline ${after.timeline}`],
+      changes: promoted.alreadyDone
+        ? []
+        : [
+            `promoted PostgreSQL in ${run.targetRegion} (${promoted.mechanism}) after replaying up to ${replay.replayLsn}; now timeline ${after.timeline}`,
+          ],
       result: { promoted: true, timeline: after.timeline, lsn: after.lsn, replayedUpTo: replay.replayLsn },
     };
   },

@@ -18,7 +18,12 @@ export const promoteRedisStep = defineStep({
           ...(before.role === 'master' ? [] : [`would promote the Redis replica in ${run.targetRegion}`]),
           `would hydrate hot keys from snapshot ${hydration.snapshot}`,
         ],
-        result: { promoted: before.role === 'master', snapshot: hydration.snapshot, keysWritten: 0, keys: before.keys },
+        result: {
+          promoted: before.role === 'master',
+          snapshot: hydration.snapshot,
+          keysWritten: 0,
+          keys: before.keys,
+        },
       };
     }
     const promoted = await redis.promote();
@@ -26,13 +31,20 @@ export const promoteRedisStep = defineStep({
     const after = await redis.status();
     const changes = [
       ...(promoted.alreadyDone ? [] : [`promoted the Redis replica in ${run.targetRegion}`]),
-      ...(hydration.alreadyDone ? [] : [`hydrated ${hydration.keysWritten} hot keys from verified snapshot ${hydration.snapshot}`]),
+      ...(hydration.alreadyDone
+        ? []
+        : [`hydrated ${hydration.keysWritten} hot keys from verified snapshot ${hydration.snapshot}`]),
     ];
     return {
       action: actionFor(false, changes.length === 0),
       observed: { before, after, hydration },
       changes,
-      result: { promoted: true, snapshot: hydration.snapshot, keysWritten: hydration.keysWritten, keys: after.keys },
+      result: {
+        promoted: true,
+        snapshot: hydration.snapshot,
+        keysWritten: hydration.keysWritten,
+        keys: after.keys,
+      },
     };
   },
 });

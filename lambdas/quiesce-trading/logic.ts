@@ -19,7 +19,9 @@ export const quiesceTradingStep = defineStep({
       return {
         action: actionFor(true, !wouldChange),
         observed: { target: before },
-        changes: wouldChange ? ['would set STRATEGY_ACTIVATION=disabled and ACCEPT_NEW_ORDERS=false in both regions'] : [],
+        changes: wouldChange
+          ? ['would set STRATEGY_ACTIVATION=disabled and ACCEPT_NEW_ORDERS=false in both regions']
+          : [],
         result: { quiesced: false },
       };
     }
@@ -32,11 +34,16 @@ export const quiesceTradingStep = defineStep({
     }
     const changes = [
       ...changed.map((name) => `${run.targetRegion}: ${name} set to its frozen value`),
-      ...('changed' in source ? source.changed.map((name) => `${run.sourceRegion}: ${name} set to its frozen value`) : []),
+      ...('changed' in source
+        ? source.changed.map((name) => `${run.sourceRegion}: ${name} set to its frozen value`)
+        : []),
     ];
     return {
       action: actionFor(false, changes.length === 0),
-      observed: { target: before, sourceRegion: 'error' in source ? { unreachable: source.error } : { reachable: true } },
+      observed: {
+        target: before,
+        sourceRegion: 'error' in source ? { unreachable: source.error } : { reachable: true },
+      },
       changes,
       result: { quiesced: true },
     };

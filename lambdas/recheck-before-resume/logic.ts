@@ -20,13 +20,16 @@ export const recheckBeforeResumeStep = defineStep({
       deps.lock.current(run.application),
     ]);
     const problems: string[] = [];
-    if (target.role !== 'primary' || target.readOnly) problems.push(`PostgreSQL in ${run.targetRegion} is no longer a writable primary`);
-    if (oldPrimary.reachable && !oldPrimary.readOnly) problems.push(`the old primary in ${run.sourceRegion} accepts writes again`);
+    if (target.role !== 'primary' || target.readOnly)
+      problems.push(`PostgreSQL in ${run.targetRegion} is no longer a writable primary`);
+    if (oldPrimary.reachable && !oldPrimary.readOnly)
+      problems.push(`the old primary in ${run.sourceRegion} accepts writes again`);
     for (const [endpoint, region] of Object.entries(routes)) {
       if (region !== run.targetRegion) problems.push(`${endpoint} routes to ${region ?? 'nowhere'}`);
     }
     if (flags.acceptNewOrders) problems.push('ACCEPT_NEW_ORDERS was turned on by someone else');
-    if (!lock || lock.owner !== run.executionId) problems.push(`this run no longer holds the lock (holder: ${lock?.runId ?? 'none'})`);
+    if (!lock || lock.owner !== run.executionId)
+      problems.push(`this run no longer holds the lock (holder: ${lock?.runId ?? 'none'})`);
     const observed = { target, oldPrimary, routes, flags, lock };
     if (problems.length > 0) throw new ResumeRecheckFailedError(problems.join('; '), observed);
     return { action: 'observed' as const, observed, changes: [], result: { unchanged: true } };

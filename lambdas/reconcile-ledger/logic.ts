@@ -13,7 +13,10 @@ export const reconcileLedgerStep = defineStep({
   name: 'reconcile-ledger',
   input: RunWithStepsInputSchema,
   async run({ run, steps }, deps: Pick<DrDependencies, 'postgres' | 'journal' | 'runRecords'>, clock) {
-    const { baseline } = resultOf<{ baseline: { region: string; aggregates: LedgerAggregates } }>(steps, 'waitForDrain');
+    const { baseline } = resultOf<{ baseline: { region: string; aggregates: LedgerAggregates } }>(
+      steps,
+      'waitForDrain',
+    );
     const target = deps.postgres(run.targetRegion);
     const found = await target.ledgerAggregates();
     const findings: LedgerFinding[] = compareLedgerAggregates(baseline.aggregates, found);
@@ -38,10 +41,21 @@ export const reconcileLedgerStep = defineStep({
       }
     }
     const sev1 = findings.some((f) => f.sev1);
-    if (!run.dryRun) await deps.runRecords.append(run.runId, { kind: 'ledger.reconciliation', at: clock.now().toISOString(), data: { findings, journal } });
+    if (!run.dryRun)
+      await deps.runRecords.append(run.runId, {
+        kind: 'ledger.reconciliation',
+        at: clock.now().toISOString(),
+        data: { findings, journal },
+      });
     return {
       action: 'observed' as const,
-      observed: { baselineRegion: baseline.region, baselineLsn: baseline.aggregates.lsn, foundLsn: found.lsn, tables: found.tables, journal },
+      observed: {
+        baselineRegion: baseline.region,
+        baselineLsn: baseline.aggregates.lsn,
+        foundLsn: found.lsn,
+        tables: found.tables,
+        journal,
+      },
       changes: [],
       result: { parity: !sev1, sev1, findings, journal, aggregates: { tables: found.tables } },
     };

@@ -31,17 +31,26 @@ export const recordFailureStep = defineStep({
   name: 'record-failure',
   input: InputSchema,
   async run({ run, outcome, failure }, deps: Pick<DrDependencies, 'flags' | 'runRecords'>, clock) {
-    const error = failure ? { error: failure.Error ?? 'unknown', message: causeMessage(failure.Cause) } : null;
+    const error = failure
+      ? { error: failure.Error ?? 'unknown', message: causeMessage(failure.Cause) }
+      : null;
     if (run.dryRun) {
       return { action: 'dry-run' as const, observed: { error }, changes: [], result: { outcome, error } };
     }
-    const { changed } = await deps.flags(run.targetRegion).set({ acceptNewOrders: false, strategyActivation: 'disabled' });
-    await deps.runRecords.append(run.runId, { kind: `outcome.${outcome}`, at: clock.now().toISOString(), data: { error } });
+    const { changed } = await deps
+      .flags(run.targetRegion)
+      .set({ acceptNewOrders: false, strategyActivation: 'disabled' });
+    await deps.runRecords.append(run.runId, {
+      kind: `outcome.${outcome}`,
+      at: clock.now().toISOString(),
+      data: { error },
+    });
     await deps.runRecords.close(run.runId, outcome);
     return {
       action: changed.length > 0 ? ('changed' as const) : ('no-op' as const),
       observed: { error },
-      changes: changed.length > 0 ? [`kept trading frozen in ${run.targetRegion} (${changed.join(', ')})`] : [],
+      changes:
+        changed.length > 0 ? [`kept trading frozen in ${run.targetRegion} (${changed.join(', ')})`] : [],
       result: { outcome, error },
     };
   },

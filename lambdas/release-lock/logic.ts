@@ -8,7 +8,12 @@ export const releaseLockStep = defineStep({
   input: RunOnlyInputSchema,
   async run({ run }, deps: Pick<DrDependencies, 'lock'>) {
     if (run.dryRun) {
-      return { action: actionFor(true, false), observed: {}, changes: ['would release the DR lock (a dry run takes none)'], result: { released: false } };
+      return {
+        action: actionFor(true, false),
+        observed: {},
+        changes: ['would release the DR lock (a dry run takes none)'],
+        result: { released: false },
+      };
     }
     const { alreadyDone } = await deps.lock.release(run.application, run.executionId);
     return {

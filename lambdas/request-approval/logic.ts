@@ -29,7 +29,11 @@ export const requestApprovalStep = defineStep({
       dedupeKey: `${run.runId}#approval-requested`,
       attributes: { runId: run.runId, mode: run.mode },
     });
-    await deps.runRecords.append(run.runId, { kind: 'approval.requested', at: clock.now().toISOString(), data: { messageId: sent.messageId } });
+    await deps.runRecords.append(run.runId, {
+      kind: 'approval.requested',
+      at: clock.now().toISOString(),
+      data: { messageId: sent.messageId },
+    });
     return {
       action: sent.alreadyDone ? ('no-op' as const) : ('changed' as const),
       observed: {},
@@ -41,7 +45,12 @@ export const requestApprovalStep = defineStep({
 
 /** What an approver sends back with SendTaskSuccess. */
 export const ApprovalDecisionSchema = z
-  .object({ approved: z.literal(true), approvedBy: z.string().min(1), comment: z.string().optional(), at: z.string().datetime({ offset: true }) })
+  .object({
+    approved: z.literal(true),
+    approvedBy: z.string().min(1),
+    comment: z.string().optional(),
+    at: z.string().datetime({ offset: true }),
+  })
   .strict();
 export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 export const APPROVAL_REJECTED_ERROR = 'ApprovalRejected';

@@ -12,19 +12,38 @@ export const resumeTradingStep = defineStep({
   input: RunOnlyInputSchema,
   async run({ run }, deps: Pick<DrDependencies, 'flags' | 'events' | 'runRecords' | 'topology'>, clock) {
     const now = clock.now();
-    const monitoringUntil = new Date(now.getTime() + deps.topology.heightenedMonitoringMinutes * 60_000).toISOString();
-    const { changed } = await deps.flags(run.targetRegion).set({ acceptNewOrders: true, strategyActivation: 'enabled' });
+    const monitoringUntil = new Date(
+      now.getTime() + deps.topology.heightenedMonitoringMinutes * 60_000,
+    ).toISOString();
+    const { changed } = await deps
+      .flags(run.targetRegion)
+      .set({ acceptNewOrders: true, strategyActivation: 'enabled' });
     if (changed.length > 0) {
       await deps.events.publish({
         detailType: 'TradingResumed',
-        detail: { runId: run.runId, application: run.application, region: run.targetRegion, heightenedMonitoringUntil: monitoringUntil },
+        detail: {
+          runId: run.runId,
+          application: run.application,
+          region: run.targetRegion,
+          heightenedMonitoringUntil: monitoringUntil,
+        },
       });
-      await deps.runRecords.append(run.runId, { kind: 'trading.resumed', at: now.toISOString(), data: { heightenedMonitoringUntil: monitoringUntil } });
+      await deps.runRecords.append(run.runId, {
+        kind: 'trading.resumed',
+        at: now.toISOString(),
+        data: { heightenedMonitoringUntil: monitoringUntil },
+      });
     }
     return {
       action: actionFor(false, changed.length === 0),
       observed: {},
-      changes: changed.length > 0 ? [`lifted the order-gateway freeze in ${run.targetRegion}`, `heightened monitoring until ${monitoringUntil}`] : [],
+      changes:
+        changed.length > 0
+          ? [
+              `lifted the order-gateway freeze in ${run.targetRegion}`,
+              `heightened monitoring until ${monitoringUntil}`,
+            ]
+          : [],
       result: { resumedAt: now.toISOString(), heightenedMonitoringUntil: monitoringUntil },
     };
   },

@@ -27,10 +27,18 @@ export const runSmokeHarnessStep = defineStep({
     const signals = crossoverSignals(ticks);
     const observed = { dataset: dataset.name, ticks: ticks.length, signals: signals.length };
     if (run.dryRun) {
-      return { action: 'dry-run' as const, observed, changes: [`would place ${signals.length} smoke orders on ${run.targetRegion} and roll them back`], result: { passed: true, ...observed } };
+      return {
+        action: 'dry-run' as const,
+        observed,
+        changes: [`would place ${signals.length} smoke orders on ${run.targetRegion} and roll them back`],
+        result: { passed: true, ...observed },
+      };
     }
     const placed = await deps.smokeSink(run.targetRegion).placeOrdersAndRollBack(run.runId, signals);
-    const passed = signals.length > 0 && placed.ordersWritten === signals.length && placed.ordersReadBack === signals.length;
+    const passed =
+      signals.length > 0 &&
+      placed.ordersWritten === signals.length &&
+      placed.ordersReadBack === signals.length;
     return {
       action: 'observed' as const,
       observed: { ...observed, ...placed },
@@ -39,7 +47,11 @@ export const runSmokeHarnessStep = defineStep({
         passed,
         ...observed,
         ...placed,
-        ...(passed ? {} : { failure: `expected ${signals.length} smoke orders, wrote ${placed.ordersWritten}, read back ${placed.ordersReadBack}` }),
+        ...(passed
+          ? {}
+          : {
+              failure: `expected ${signals.length} smoke orders, wrote ${placed.ordersWritten}, read back ${placed.ordersReadBack}`,
+            }),
       },
     };
   },

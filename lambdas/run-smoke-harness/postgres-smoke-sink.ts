@@ -29,12 +29,17 @@ export function postgresSmokeSink(connection: pg.ClientConfig, applicationRole: 
           [SMOKE_ACCOUNT],
         );
         const lots = new Map(
-          (await client.query<{ symbol: string; lot_size: string }>('select symbol, lot_size from instruments')).rows.map((r) => [r.symbol, r.lot_size]),
+          (
+            await client.query<{ symbol: string; lot_size: string }>(
+              'select symbol, lot_size from instruments',
+            )
+          ).rows.map((r) => [r.symbol, r.lot_size]),
         );
         let written = 0;
         for (const [i, signal] of signals.entries()) {
           const lot = lots.get(signal.symbol);
-          if (!lot) throw new Error(`instrument ${signal.symbol} from the dataset is not in the instruments table`);
+          if (!lot)
+            throw new Error(`instrument ${signal.symbol} from the dataset is not in the instruments table`);
           const inserted = await client.query(
             `insert into orders (idempotency_key, account_id, symbol, side, order_type, quantity, limit_price)
              values ($1, $2, $3, $4, 'limit', $5, $6) on conflict (idempotency_key) do nothing`,
@@ -42,11 +47,15 @@ export function postgresSmokeSink(connection: pg.ClientConfig, applicationRole: 
           );
           written += inserted.rowCount ?? 0;
         }
-        const readBack = await client.query<{ n: string }>('select count(*) as n from orders where account_id = $1 and idempotency_key like $2', [
-          SMOKE_ACCOUNT,
-          `dr-smoke:${runId}:%`,
-        ]);
-        return { ordersWritten: written, ordersReadBack: Number(readBack.rows[0]?.n ?? 0), writeMs: Date.now() - started };
+        const readBack = await client.query<{ n: string }>(
+          'select count(*) as n from orders where account_id = $1 and idempotency_key like $2',
+          [SMOKE_ACCOUNT, `dr-smoke:${runId}:%`],
+        );
+        return {
+          ordersWritten: written,
+          ordersReadBack: Number(readBack.rows[0]?.n ?? 0),
+          writeMs: Date.now() - started,
+        };
       } finally {
         await client.query('rollback').catch(() => undefined);
         await client.end();

@@ -24,15 +24,23 @@ const HEADER = 'timestamp,symbol,bid,ask,last,volume';
 /** Parses the dataset strictly: a bad line is named, never skipped. */
 export function parseTicks(csv: string, source = 'dataset'): Tick[] {
   const lines = csv.split(/\r?\n/).filter((l) => l.length > 0);
-  if (lines[0] !== HEADER) throw new DatasetError(`${source}: line 1 must be the header '${HEADER}', found '${lines[0] ?? ''}'`);
+  if (lines[0] !== HEADER)
+    throw new DatasetError(`${source}: line 1 must be the header '${HEADER}', found '${lines[0] ?? ''}'`);
   return lines.slice(1).map((line, i) => {
     const [timestamp, symbol, bid, ask, last, volume, ...rest] = line.split(',');
     const numbers = [bid, ask, last, volume].map(Number);
-    if (rest.length > 0 || !timestamp || !symbol || numbers.some((n) => !Number.isFinite(n)) || Number.isNaN(Date.parse(timestamp))) {
+    if (
+      rest.length > 0 ||
+      !timestamp ||
+      !symbol ||
+      numbers.some((n) => !Number.isFinite(n)) ||
+      Number.isNaN(Date.parse(timestamp))
+    ) {
       throw new DatasetError(`${source}: line ${i + 2} is not a valid tick: '${line}'`);
     }
     const [b, a, l, v] = numbers as [number, number, number, number];
-    if (b <= 0 || a < b || l <= 0 || v < 0) throw new DatasetError(`${source}: line ${i + 2} has impossible prices or volume: '${line}'`);
+    if (b <= 0 || a < b || l <= 0 || v < 0)
+      throw new DatasetError(`${source}: line ${i + 2} has impossible prices or volume: '${line}'`);
     return { timestamp, symbol, bid: b, ask: a, last: l, volume: v };
   });
 }

@@ -24,7 +24,9 @@ export function dependenciesFromEnvironment(): (event: unknown) => AllDependenci
     try {
       raw = JSON.parse(requireEnv('DR_TOPOLOGY'));
     } catch (err) {
-      throw err instanceof InvalidInputError ? err : new InvalidInputError(`DR_TOPOLOGY is not valid JSON: ${(err as Error).message}`);
+      throw err instanceof InvalidInputError
+        ? err
+        : new InvalidInputError(`DR_TOPOLOGY is not valid JSON: ${(err as Error).message}`);
     }
     const clients = new Map<string, AwsClients>();
     pool = new DependencyPool({
@@ -34,7 +36,9 @@ export function dependenciesFromEnvironment(): (event: unknown) => AllDependenci
         if (!clients.has(region)) clients.set(region, createAwsClients({ region }));
         return clients.get(region)!;
       },
-      datasetFile: process.env.DR_VALIDATION_DATASET ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'sample.csv'),
+      datasetFile:
+        process.env.DR_VALIDATION_DATASET ??
+        path.join(path.dirname(fileURLToPath(import.meta.url)), 'sample.csv'),
     });
   }
   const current = pool;

@@ -11,7 +11,13 @@ import { Route53WeightedRouter } from './adapters/aws/route53-router';
 import { S3EvidenceStore } from './adapters/aws/s3-evidence-store';
 import { SnsNotifier } from './adapters/aws/sns-notifier';
 import { SsmTradingFlags } from './adapters/aws/ssm-flags';
-import type { KafkaAdapter, PostgresAdapter, RedisAdapter, TradingFlags, TrafficRouter } from './adapters/contracts';
+import type {
+  KafkaAdapter,
+  PostgresAdapter,
+  RedisAdapter,
+  TradingFlags,
+  TrafficRouter,
+} from './adapters/contracts';
 import { KafkajsAdapter } from './adapters/kafka/kafkajs-adapter';
 import { createPostgresAdapter, type PostgresAdapterOptions } from './adapters/postgres';
 import { IoredisAdapter } from './adapters/redis/ioredis-adapter';
@@ -97,20 +103,29 @@ export class DependencyPool {
   }
 
   flags(region: string): TradingFlags {
-    return new SsmTradingFlags({ ssm: this.options.aws(region).ssm, parameters: this.regionOf(region).aws.parameters });
+    return new SsmTradingFlags({
+      ssm: this.options.aws(region).ssm,
+      parameters: this.regionOf(region).aws.parameters,
+    });
   }
 
   router(runId: string): TrafficRouter {
     const { dns } = this.options.topology;
     if (dns.method === 'arc-routing-control' && dns.arc) {
-      return new ArcRoutingControlRouter({ clusters: createArcClusterClients(dns.arc.clusterEndpoints), routingControlArns: dns.arc.routingControlArns });
+      return new ArcRoutingControlRouter({
+        clusters: createArcClusterClients(dns.arc.clusterEndpoints),
+        routingControlArns: dns.arc.routingControlArns,
+      });
     }
     return new Route53WeightedRouter({ route53: this.options.aws(this.options.region).route53, dns, runId });
   }
 
   smokeSink(region: string): SmokeSink {
     const pg = this.regionOf(region).postgres;
-    return postgresSmokeSink({ host: pg.host, port: pg.port, database: pg.database, user: pg.operatorUser }, pg.applicationUser);
+    return postgresSmokeSink(
+      { host: pg.host, port: pg.port, database: pg.database, user: pg.operatorUser },
+      pg.applicationUser,
+    );
   }
 
   /** The dependencies one step invocation of run `runId` gets. */
@@ -127,9 +142,16 @@ export class DependencyPool {
         sns: clients.sns,
         topicArn: own.aws.snsTopicArn,
         runId,
-        ledger: new DynamoDbSentNotificationLedger({ dynamodb: clients.dynamodb, tableName: own.aws.lockTable, runId }),
+        ledger: new DynamoDbSentNotificationLedger({
+          dynamodb: clients.dynamodb,
+          tableName: own.aws.lockTable,
+          runId,
+        }),
       }),
-      events: new EventBridgePublisher({ eventBridge: clients.eventBridge, eventBusName: own.aws.eventBusName }),
+      events: new EventBridgePublisher({
+        eventBridge: clients.eventBridge,
+        eventBusName: own.aws.eventBusName,
+      }),
       flags: (r) => this.flags(r),
       router: this.router(runId),
       evidence: new S3EvidenceStore({ s3: clients.s3, bucket: own.aws.evidenceBucket }),
@@ -138,13 +160,20 @@ export class DependencyPool {
       redis: (r) => this.redis(r),
       ...(this.options.journal ? { journal: this.options.journal } : {}),
       sleep: (ms) => sleep(ms),
-      dataset: async () => ({ name: this.options.datasetFile, csv: await fs.readFile(this.options.datasetFile, 'utf8') }),
+      dataset: async () => ({
+        name: this.options.datasetFile,
+        csv: await fs.readFile(this.options.datasetFile, 'utf8'),
+      }),
       smokeSink: (r) => this.smokeSink(r),
     };
   }
 
   async close(): Promise<void> {
-    const all = [...this.postgresByRegion.values(), ...this.redisByRegion.values(), ...this.kafkaByRoute.values()];
+    const all = [
+      ...this.postgresByRegion.values(),
+      ...this.redisByRegion.values(),
+      ...this.kafkaByRoute.values(),
+    ];
     await Promise.allSettled(all.map((a) => a.close()));
     this.postgresByRegion.clear();
     this.redisByRegion.clear();

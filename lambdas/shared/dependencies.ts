@@ -40,5 +40,7 @@ export interface DrDependencies {
 
 export interface AcknowledgedJournal {
   /** The load generator's acknowledged PostgreSQL writes, per canonical table and writer. */
-  acknowledgedPostgresWrites(): Promise<{ table: 'orders' | 'fills' | 'risk_events'; writerId: string; seqs: number[] }[]>;
+  acknowledgedPostgresWrites(): Promise<
+    { table: 'orders' | 'fills' | 'risk_events'; writerId: string; seqs: number[] }[]
+  >;
 }

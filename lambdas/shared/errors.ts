@@ -62,15 +62,36 @@ export const ERROR_NAMES = {
   resumeRecheckFailed: 'ResumeRecheckFailedError',
 } as const;
 
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', '57P01', '57P03', '08006', '08001']);
-const TRANSIENT_AWS = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'PriorRequestNotComplete']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+]);
+const TRANSIENT_AWS = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'PriorRequestNotComplete',
+]);
 
 /** Maps a low-level failure to TransientError when retrying it is safe; anything else passes through. */
 export function classifyError(err: unknown): unknown {
   if (err instanceof DrError) return err;
   const e = err as { code?: string; name?: string; message?: string; $retryable?: unknown };
   if ((e.code && TRANSIENT_CODES.has(e.code)) || (e.name && TRANSIENT_AWS.has(e.name)) || e.$retryable) {
-    return new TransientError(`${e.name ?? 'Error'}${e.code ? ` ${e.code}` : ''}: ${e.message ?? String(err)}`);
+    return new TransientError(
+      `${e.name ?? 'Error'}${e.code ? ` ${e.code}` : ''}: ${e.message ?? String(err)}`,
+    );
   }
   return err;
 }

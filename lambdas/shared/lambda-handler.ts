@@ -20,11 +20,18 @@ export const fromEnvironment: DependencyProvider<DrDependencies> = async (event)
  * The thin handler every step folder exports: middy with the Powertools logger, over the
  * same `executeStep` the local runner calls.
  */
-export function lambdaHandler<I, D, R>(step: StepDefinition<I, D, R>, dependencies: DependencyProvider<D> = fromEnvironment as unknown as DependencyProvider<D>) {
+export function lambdaHandler<I, D, R>(
+  step: StepDefinition<I, D, R>,
+  dependencies: DependencyProvider<D> = fromEnvironment as unknown as DependencyProvider<D>,
+) {
   return middy(async (event: unknown) => {
     logger.appendKeys({ step: step.name });
     const result = await executeStep(step, event, await dependencies(event));
-    logger.info('step finished', { action: result.evidence.action, changes: result.evidence.changes, durationMs: result.evidence.durationMs });
+    logger.info('step finished', {
+      action: result.evidence.action,
+      changes: result.evidence.changes,
+      durationMs: result.evidence.durationMs,
+    });
     return result;
   }).use(injectLambdaContext(logger, { resetKeys: true }));
 }

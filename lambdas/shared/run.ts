@@ -12,14 +12,18 @@ export const AllowDataLossSchema = z
   .strict();
 export type AllowDataLoss = z.infer<typeof AllowDataLossSchema>;
 
-const regionName = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region name such as us-west-2');
+const regionName = z
+  .string()
+  .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region name such as us-west-2');
 
 /** What the EventBridge rule's input transformer sends for an alarm. */
 export const AlarmTriggerInputSchema = z
   .object({
     trigger: z.literal('alarm'),
     mode: z.literal('failover'),
-    alarm: z.object({ name: z.string().min(1), state: z.string().min(1), reason: z.string().optional() }).strict(),
+    alarm: z
+      .object({ name: z.string().min(1), state: z.string().min(1), reason: z.string().optional() })
+      .strict(),
     time: z.string().datetime({ offset: true, message: 'must be an ISO-8601 timestamp' }),
     allowDataLoss: AllowDataLossSchema.optional(),
   })
@@ -53,7 +57,14 @@ export const RunSchema = z
     application: z.string().min(1),
     mode: z.enum(RUN_MODES),
     dryRun: z.boolean(),
-    trigger: z.object({ kind: z.enum(['alarm', 'console', 'cli']), alarmName: z.string().optional(), requestedBy: z.string().optional(), reason: z.string().optional() }).strict(),
+    trigger: z
+      .object({
+        kind: z.enum(['alarm', 'console', 'cli']),
+        alarmName: z.string().optional(),
+        requestedBy: z.string().optional(),
+        reason: z.string().optional(),
+      })
+      .strict(),
     sourceRegion: regionName,
     targetRegion: regionName,
     allowDataLoss: AllowDataLossSchema.nullable(),

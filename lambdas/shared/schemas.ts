@@ -14,6 +14,7 @@ export type RunWithStepsInput = z.infer<typeof RunWithStepsInputSchema>;
 /** Reads `steps.<name>.result` from the accumulated state, or throws naming what is missing. */
 export function resultOf<T>(steps: Record<string, unknown>, name: string): T {
   const entry = steps[name] as { result?: T } | undefined;
-  if (!entry || entry.result === undefined) throw new Error(`the result of step '${name}' is missing from the state`);
+  if (!entry || entry.result === undefined)
+    throw new Error(`the result of step '${name}' is missing from the state`);
   return entry.result;
 }

@@ -6,7 +6,9 @@ import { z } from 'zod';
  * recovery objectives. `bin/` (from the CDK config) and the local runner (from the
  * sandbox) build it; steps receive it, they never read the environment for it.
  */
-const region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region name such as us-east-1');
+const region = z
+  .string()
+  .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region name such as us-east-1');
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict();
 
 export const TRADING_ENDPOINTS = ['api', 'postgresWriter', 'kafkaBootstrap', 'redis'] as const;
@@ -57,7 +59,9 @@ export type PostgresTopology = z.infer<typeof PostgresTopologySchema>;
 export const RegionTopologySchema = z
   .object({
     postgres: PostgresTopologySchema,
-    kafka: z.object({ brokers: z.array(z.string().regex(/^[^:]+:\d+$/, 'must be host:port')).min(1) }).strict(),
+    kafka: z
+      .object({ brokers: z.array(z.string().regex(/^[^:]+:\d+$/, 'must be host:port')).min(1) })
+      .strict(),
     redis: hostPort,
     /** Control-plane resources homed in this region (static stability: a failover into it uses only these). */
     aws: z
@@ -80,7 +84,9 @@ export const RegionTopologySchema = z
   .strict();
 export type RegionTopology = z.infer<typeof RegionTopologySchema>;
 
-const objective = z.object({ rpoSeconds: z.number().nonnegative(), rtoSeconds: z.number().positive() }).strict();
+const objective = z
+  .object({ rpoSeconds: z.number().nonnegative(), rtoSeconds: z.number().positive() })
+  .strict();
 
 /** The runbook's Recovery Objectives table. */
 export const RUNBOOK_OBJECTIVES = {
@@ -92,7 +98,9 @@ export const RUNBOOK_OBJECTIVES = {
 export const TopologySchema = z
   .object({
     application: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'lower-case letters, digits and dashes'),
-    regions: z.record(region, RegionTopologySchema).refine((r) => Object.keys(r).length >= 2, 'at least two regions'),
+    regions: z
+      .record(region, RegionTopologySchema)
+      .refine((r) => Object.keys(r).length >= 2, 'at least two regions'),
     dns: z
       .object({
         method: z.enum(['route53-weighted', 'arc-routing-control']).default('route53-weighted'),
@@ -135,15 +143,34 @@ export const TopologySchema = z
   .superRefine((t, ctx) => {
     for (const [name, alarm] of Object.entries(t.alarms)) {
       for (const key of ['sourceRegion', 'targetRegion'] as const) {
-        if (!t.regions[alarm[key]]) ctx.addIssue({ code: 'custom', path: ['alarms', name, key], message: `region ${alarm[key]} is not in regions` });
+        if (!t.regions[alarm[key]])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['alarms', name, key],
+            message: `region ${alarm[key]} is not in regions`,
+          });
       }
     }
     for (const r of Object.keys(t.regions)) {
-      if (!t.dns.targets[r]) ctx.addIssue({ code: 'custom', path: ['dns', 'targets', r], message: 'every region needs DNS targets' });
-      if (!t.kafka.sourceAliases[r]) ctx.addIssue({ code: 'custom', path: ['kafka', 'sourceAliases', r], message: 'every region needs a MirrorMaker 2 alias' });
+      if (!t.dns.targets[r])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dns', 'targets', r],
+          message: 'every region needs DNS targets',
+        });
+      if (!t.kafka.sourceAliases[r])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['kafka', 'sourceAliases', r],
+          message: 'every region needs a MirrorMaker 2 alias',
+        });
     }
     if (t.dns.method === 'arc-routing-control' && !t.dns.arc) {
-      ctx.addIssue({ code: 'custom', path: ['dns', 'arc'], message: 'required when dns.method is arc-routing-control' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dns', 'arc'],
+        message: 'required when dns.method is arc-routing-control',
+      });
     }
   });
 export type Topology = z.infer<typeof TopologySchema>;
@@ -159,6 +186,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
 
 export function parseTopology(input: unknown, source = 'topology config'): Topology {
   const result = TopologySchema.safeParse(input);
-  if (!result.success) throw new TopologyConfigError(`Invalid ${source}:\n${formatIssues(result.error.issues)}`);
+  if (!result.success)
+    throw new TopologyConfigError(`Invalid ${source}:\n${formatIssues(result.error.issues)}`);
   return result.data;
 }

@@ -8,7 +8,13 @@ import { formatIssues } from '../shared/topology';
 const EventSchema = z
   .object({
     input: z.unknown(),
-    execution: z.object({ id: z.string().min(1), name: z.string().min(1), startTime: z.string().datetime({ offset: true }) }).strict(),
+    execution: z
+      .object({
+        id: z.string().min(1),
+        name: z.string().min(1),
+        startTime: z.string().datetime({ offset: true }),
+      })
+      .strict(),
   })
   .strict();
 
@@ -37,7 +43,9 @@ export const validateInputStep = defineStep({
         );
       }
       if (request.alarm.state !== 'ALARM') {
-        throw new InvalidInputError(`alarm.state: a failover starts only on ALARM, got '${request.alarm.state}'`);
+        throw new InvalidInputError(
+          `alarm.state: a failover starts only on ALARM, got '${request.alarm.state}'`,
+        );
       }
       ({ sourceRegion, targetRegion } = alarm);
     } else {
@@ -48,10 +56,13 @@ export const validateInputStep = defineStep({
       ['targetRegion', targetRegion],
     ] as const) {
       if (!topology.regions[region]) {
-        throw new InvalidInputError(`${field}: region '${region}' is not in the topology (known: ${Object.keys(topology.regions).join(', ')})`);
+        throw new InvalidInputError(
+          `${field}: region '${region}' is not in the topology (known: ${Object.keys(topology.regions).join(', ')})`,
+        );
       }
     }
-    if (sourceRegion === targetRegion) throw new InvalidInputError('targetRegion: must differ from sourceRegion');
+    if (sourceRegion === targetRegion)
+      throw new InvalidInputError('targetRegion: must differ from sourceRegion');
     if (targetRegion !== deps.region) {
       throw new InvalidInputError(
         `targetRegion: this orchestrator runs in ${deps.region}; a failover into ${targetRegion} must be started by the orchestrator deployed there (static stability)`,
@@ -65,8 +76,16 @@ export const validateInputStep = defineStep({
       dryRun: request.mode === 'dryRun',
       trigger:
         request.trigger === 'alarm'
-          ? { kind: 'alarm', alarmName: request.alarm.name, ...(request.alarm.reason ? { reason: request.alarm.reason } : {}) }
-          : { kind: request.trigger, requestedBy: request.requestedBy, ...(request.reason ? { reason: request.reason } : {}) },
+          ? {
+              kind: 'alarm',
+              alarmName: request.alarm.name,
+              ...(request.alarm.reason ? { reason: request.alarm.reason } : {}),
+            }
+          : {
+              kind: request.trigger,
+              requestedBy: request.requestedBy,
+              ...(request.reason ? { reason: request.reason } : {}),
+            },
       sourceRegion,
       targetRegion,
       allowDataLoss: request.allowDataLoss ?? null,

@@ -17,8 +17,15 @@ export const waitForDnsSyncStep = defineStep({
     const active = await deps.router.activeRegions();
     const elsewhere = Object.entries(active).filter(([, region]) => region !== run.targetRegion);
     if (!run.dryRun && elsewhere.length > 0) {
-      throw new NotReadyYetError(`still routed elsewhere: ${elsewhere.map(([name, region]) => `${name}→${region}`).join(', ')}`);
+      throw new NotReadyYetError(
+        `still routed elsewhere: ${elsewhere.map(([name, region]) => `${name}→${region}`).join(', ')}`,
+      );
     }
-    return { action: 'observed' as const, observed: { changeId, active }, changes: [], result: { inSync: true, active } };
+    return {
+      action: 'observed' as const,
+      observed: { changeId, active },
+      changes: [],
+      result: { inSync: true, active },
+    };
   },
 });

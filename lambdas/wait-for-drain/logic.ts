@@ -4,7 +4,9 @@ import { measureDataAtRisk } from '../shared/measure/data-at-risk';
 import { RunSchema } from '../shared/run';
 import { defineStep } from '../shared/step';
 
-const InputSchema = z.object({ run: RunSchema, maxWaitSeconds: z.number().positive().max(900).default(20) }).strict();
+const InputSchema = z
+  .object({ run: RunSchema, maxWaitSeconds: z.number().positive().max(900).default(20) })
+  .strict();
 
 /**
  * After the gateway is quiesced, wait until in-flight writes drain: no open application
@@ -16,7 +18,11 @@ const InputSchema = z.object({ run: RunSchema, maxWaitSeconds: z.number().positi
 export const waitForDrainStep = defineStep({
   name: 'wait-for-drain',
   input: InputSchema,
-  async run({ run, maxWaitSeconds }, deps: Pick<DrDependencies, 'postgres' | 'kafka' | 'redis' | 'runRecords' | 'topology' | 'sleep'>, clock) {
+  async run(
+    { run, maxWaitSeconds },
+    deps: Pick<DrDependencies, 'postgres' | 'kafka' | 'redis' | 'runRecords' | 'topology' | 'sleep'>,
+    clock,
+  ) {
     const primary = deps.postgres(run.sourceRegion);
     const started = clock.now().getTime();
     let drained = false;
@@ -43,13 +49,26 @@ export const waitForDrainStep = defineStep({
         .kafka(run.sourceRegion, run.targetRegion)
         .snapshotSourceOffsets()
         .catch((err: Error) => ({ unavailable: err.message }));
-      if (!run.dryRun) await deps.runRecords.append(run.runId, { kind: 'kafka.offset-snapshot', at: clock.now().toISOString(), data: kafkaOffsetSnapshot });
+      if (!run.dryRun)
+        await deps.runRecords.append(run.runId, {
+          kind: 'kafka.offset-snapshot',
+          at: clock.now().toISOString(),
+          data: kafkaOffsetSnapshot,
+        });
     }
     const baselineSource = primaryAnswers ? run.sourceRegion : run.targetRegion;
     const baseline = await deps.postgres(baselineSource).ledgerAggregates();
     if (!run.dryRun) {
-      await deps.runRecords.append(run.runId, { kind: 'data-at-risk.after-drain', at: atRisk.measuredAt, data: atRisk });
-      await deps.runRecords.append(run.runId, { kind: 'ledger.baseline', at: baseline.capturedAt, data: { region: baselineSource, baseline } });
+      await deps.runRecords.append(run.runId, {
+        kind: 'data-at-risk.after-drain',
+        at: atRisk.measuredAt,
+        data: atRisk,
+      });
+      await deps.runRecords.append(run.runId, {
+        kind: 'ledger.baseline',
+        at: baseline.capturedAt,
+        data: { region: baselineSource, baseline },
+      });
     }
     const waitedMs = clock.now().getTime() - started;
     return {
@@ -64,7 +83,12 @@ export const waitForDrainStep = defineStep({
         kafkaOffsetSnapshotTaken: kafkaOffsetSnapshot !== null,
       },
       changes: [],
-      result: { drained: drained || !primaryAnswers, primaryReachable: primaryAnswers, dataAtRisk: atRisk, baseline: { region: baselineSource, aggregates: baseline } },
+      result: {
+        drained: drained || !primaryAnswers,
+        primaryReachable: primaryAnswers,
+        dataAtRisk: atRisk,
+        baseline: { region: baselineSource, aggregates: baseline },
+      },
     };
   },
 });

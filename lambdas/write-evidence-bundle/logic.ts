@@ -3,7 +3,9 @@ import type { DrDependencies } from '../shared/dependencies';
 import { RunSchema } from '../shared/run';
 import { defineStep } from '../shared/step';
 
-const InputSchema = z.object({ run: RunSchema, outcome: z.string().min(1), steps: z.record(z.string(), z.unknown()) }).strict();
+const InputSchema = z
+  .object({ run: RunSchema, outcome: z.string().min(1), steps: z.record(z.string(), z.unknown()) })
+  .strict();
 
 /**
  * Archives what every step observed, changed and how long it took, immutably (Object Lock),
@@ -15,11 +17,24 @@ export const writeEvidenceBundleStep = defineStep({
   input: InputSchema,
   async run({ run, outcome, steps }, deps: Pick<DrDependencies, 'evidence' | 'runRecords'>, clock) {
     const bundle = { run, outcome, writtenAt: clock.now().toISOString(), steps };
-    const stored = await deps.evidence.put(`disaster-recovery/${run.runId}/evidence-bundle.json`, JSON.stringify(bundle, null, 2), 'application/json');
+    const stored = await deps.evidence.put(
+      `disaster-recovery/${run.runId}/evidence-bundle.json`,
+      JSON.stringify(bundle, null, 2),
+      'application/json',
+    );
     if (!run.dryRun) {
-      await deps.runRecords.append(run.runId, { kind: 'evidence.archived', at: bundle.writtenAt, data: stored });
+      await deps.runRecords.append(run.runId, {
+        kind: 'evidence.archived',
+        at: bundle.writtenAt,
+        data: stored,
+      });
       await deps.runRecords.close(run.runId, outcome);
     }
-    return { action: 'changed' as const, observed: {}, changes: [`archived the evidence bundle as ${stored.key} (sha256 ${stored.sha256})`], result: stored };
+    return {
+      action: 'changed' as const,
+      observed: {},
+      changes: [`archived the evidence bundle as ${stored.key} (sha256 ${stored.sha256})`],
+      result: stored,
+    };
   },
 });

@@ -1,4 +1,9 @@
-import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { awsClientConfig } from '../../sandbox/moto';
 import { testEndpoints } from './sandbox-fixture';
@@ -13,7 +18,9 @@ describe('the local AWS endpoint (moto) answers the calls the workflows make', (
   afterAll(() => route53.destroy());
 
   test('the trading endpoints are weighted CNAMEs with the primary region at weight 100', async () => {
-    const { ResourceRecordSets = [] } = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: resources.hostedZoneId }));
+    const { ResourceRecordSets = [] } = await route53.send(
+      new ListResourceRecordSetsCommand({ HostedZoneId: resources.hostedZoneId }),
+    );
     for (const name of Object.values(resources.records)) {
       const sets = ResourceRecordSets.filter((r) => r.Name === `${name}.`);
       expect(sets.map((s) => [s.SetIdentifier, s.Weight]).sort()).toEqual([
@@ -32,7 +39,14 @@ describe('the local AWS endpoint (moto) answers the calls the workflows make', (
           Changes: [
             {
               Action: 'UPSERT',
-              ResourceRecordSet: { Name: name, Type: 'CNAME', SetIdentifier: secondary, Weight: 100, TTL: 5, ResourceRecords: [{ Value: 'b.example.internal' }] },
+              ResourceRecordSet: {
+                Name: name,
+                Type: 'CNAME',
+                SetIdentifier: secondary,
+                Weight: 100,
+                TTL: 5,
+                ResourceRecords: [{ Value: 'b.example.internal' }],
+              },
             },
           ],
         },
@@ -41,9 +55,15 @@ describe('the local AWS endpoint (moto) answers the calls the workflows make', (
     const status = await route53.send(new GetChangeCommand({ Id: change.ChangeInfo!.Id! }));
     expect(status.ChangeInfo?.Status).toBe('INSYNC');
     const { ResourceRecordSets = [] } = await route53.send(
-      new ListResourceRecordSetsCommand({ HostedZoneId: resources.hostedZoneId, StartRecordName: name, StartRecordType: 'CNAME' }),
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: resources.hostedZoneId,
+        StartRecordName: name,
+        StartRecordType: 'CNAME',
+      }),
     );
-    expect(ResourceRecordSets.find((r) => r.Name === `${name}.`)?.ResourceRecords?.[0]?.Value).toBe('b.example.internal');
+    expect(ResourceRecordSets.find((r) => r.Name === `${name}.`)?.ResourceRecords?.[0]?.Value).toBe(
+      'b.example.internal',
+    );
   });
 
   test('each region holds its own trading flags in SSM, and an overwrite bumps the version', async () => {
@@ -53,13 +73,19 @@ describe('the local AWS endpoint (moto) answers the calls the workflows make', (
     try {
       const before = await ssmSecondary.send(new GetParameterCommand({ Name: name }));
       expect(before.Parameter?.Value).toBe('enabled');
-      await ssmSecondary.send(new PutParameterCommand({ Name: name, Value: 'disabled', Type: 'String', Overwrite: true }));
+      await ssmSecondary.send(
+        new PutParameterCommand({ Name: name, Value: 'disabled', Type: 'String', Overwrite: true }),
+      );
       const after = await ssmSecondary.send(new GetParameterCommand({ Name: name }));
       expect(after.Parameter?.Value).toBe('disabled');
       expect(after.Parameter?.Version).toBe((before.Parameter?.Version ?? 0) + 1);
       // the primary region's copy is independent
-      expect((await ssmPrimary.send(new GetParameterCommand({ Name: name }))).Parameter?.Value).toBe('enabled');
-      await ssmSecondary.send(new PutParameterCommand({ Name: name, Value: 'enabled', Type: 'String', Overwrite: true }));
+      expect((await ssmPrimary.send(new GetParameterCommand({ Name: name }))).Parameter?.Value).toBe(
+        'enabled',
+      );
+      await ssmSecondary.send(
+        new PutParameterCommand({ Name: name, Value: 'enabled', Type: 'String', Overwrite: true }),
+      );
     } finally {
       ssmPrimary.destroy();
       ssmSecondary.destroy();

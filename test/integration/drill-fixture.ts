@@ -31,12 +31,16 @@ export function testDrill(endpoints: SandboxEndpoints, options: Partial<DrillOpt
 export async function observeWorld(endpoints: SandboxEndpoints) {
   const { resources } = endpoints.aws;
   const route53 = new Route53Client(awsClientConfig(endpoints.aws.endpoint, endpoints.secondary.region));
-  const { ResourceRecordSets = [] } = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: resources.hostedZoneId }));
+  const { ResourceRecordSets = [] } = await route53.send(
+    new ListResourceRecordSetsCommand({ HostedZoneId: resources.hostedZoneId }),
+  );
   route53.destroy();
   const routes = Object.fromEntries(
     Object.entries(resources.records).map(([endpoint, name]) => [
       endpoint,
-      ResourceRecordSets.filter((r) => r.Name === `${name}.` && (r.Weight ?? 0) > 0).map((r) => r.SetIdentifier),
+      ResourceRecordSets.filter((r) => r.Name === `${name}.` && (r.Weight ?? 0) > 0).map(
+        (r) => r.SetIdentifier,
+      ),
     ]),
   );
   const flags = async (region: string) => {
@@ -48,17 +52,32 @@ export async function observeWorld(endpoints: SandboxEndpoints) {
     }
   };
   const dynamodb = new DynamoDBClient(awsClientConfig(endpoints.aws.endpoint, endpoints.secondary.region));
-  const lock = await new DynamoDbLockStore({ dynamodb, tableName: resources.regional[endpoints.secondary.region]!.lockTable }).current('tradepulse');
+  const lock = await new DynamoDbLockStore({
+    dynamodb,
+    tableName: resources.regional[endpoints.secondary.region]!.lockTable,
+  }).current('tradepulse');
   dynamodb.destroy();
   const pgRole = async (port: number) => {
-    const [row] = await queryOnce<{ r: boolean; ro: string }>(port, `select pg_is_in_recovery() as r, current_setting('default_transaction_read_only') as ro`);
+    const [row] = await queryOnce<{ r: boolean; ro: string }>(
+      port,
+      `select pg_is_in_recovery() as r, current_setting('default_transaction_read_only') as ro`,
+    );
     return { inRecovery: row!.r, defaultReadOnly: row!.ro === 'on' };
   };
   return {
     routes,
-    flags: { primary: await flags(endpoints.primary.region), secondary: await flags(endpoints.secondary.region) },
+    flags: {
+      primary: await flags(endpoints.primary.region),
+      secondary: await flags(endpoints.secondary.region),
+    },
     lock,
-    postgres: { primary: await pgRole(endpoints.primary.postgres.port), secondary: await pgRole(endpoints.secondary.postgres.port) },
-    redis: { primary: (await redisInfo(endpoints.primary.redis.port)).role, secondary: (await redisInfo(endpoints.secondary.redis.port)).role },
+    postgres: {
+      primary: await pgRole(endpoints.primary.postgres.port),
+      secondary: await pgRole(endpoints.secondary.postgres.port),
+    },
+    redis: {
+      primary: (await redisInfo(endpoints.primary.redis.port)).role,
+      secondary: (await redisInfo(endpoints.secondary.redis.port)).role,
+    },
   };
 }

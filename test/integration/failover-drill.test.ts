@@ -33,7 +33,13 @@ async function secondTrigger(): Promise<{ execution: LocalExecutionResult; steps
       workflow: 'failover',
       region: e.secondary.region,
       executionName: 'second-trigger',
-      input: { trigger: 'console', mode: 'failover', sourceRegion: e.primary.region, targetRegion: e.secondary.region, requestedBy: 'another operator' },
+      input: {
+        trigger: 'console',
+        mode: 'failover',
+        sourceRegion: e.primary.region,
+        targetRegion: e.secondary.region,
+        requestedBy: 'another operator',
+      },
       invoke: invoker.invoke,
       broker: new TaskTokenBroker(),
     });
@@ -67,16 +73,28 @@ describe('a failover drill on the sandbox under load (synchronous replication)',
   test('the standby is a writable primary and the old primary refuses writes', async () => {
     const world = await observeWorld(endpoints());
     expect(world.postgres.secondary).toEqual({ inRecovery: false, defaultReadOnly: false });
-    await queryOnce(endpoints().secondary.postgres.port, `insert into risk_events (idempotency_key, account_id, event_type, severity) values ('post-failover-probe', 'ACC-0001', 'exposure_warning', 'info')`);
+    await queryOnce(
+      endpoints().secondary.postgres.port,
+      `insert into risk_events (idempotency_key, account_id, event_type, severity) values ('post-failover-probe', 'ACC-0001', 'exposure_warning', 'info')`,
+    );
     await expect(
-      queryOnce(endpoints().primary.postgres.port, `set role tradepulse_app; insert into risk_events (idempotency_key, account_id, event_type, severity) values ('fenced-probe', 'ACC-0001', 'exposure_warning', 'info')`),
+      queryOnce(
+        endpoints().primary.postgres.port,
+        `set role tradepulse_app; insert into risk_events (idempotency_key, account_id, event_type, severity) values ('fenced-probe', 'ACC-0001', 'exposure_warning', 'info')`,
+      ),
     ).rejects.toThrow(/read-only/);
   });
 
   test('Route 53 sends every trading endpoint to the secondary region, and its flags say trading is on there', async () => {
     const world = await observeWorld(endpoints());
-    for (const regions of Object.values(world.routes)) expect(regions).toEqual([endpoints().secondary.region]);
-    expect(world.flags.secondary).toMatchObject({ acceptNewOrders: true, strategyActivation: 'enabled', activeRegion: endpoints().secondary.region, deploymentFreeze: true });
+    for (const regions of Object.values(world.routes))
+      expect(regions).toEqual([endpoints().secondary.region]);
+    expect(world.flags.secondary).toMatchObject({
+      acceptNewOrders: true,
+      strategyActivation: 'enabled',
+      activeRegion: endpoints().secondary.region,
+      deploymentFreeze: true,
+    });
     expect(world.lock).toBeNull();
   });
 
@@ -88,7 +106,8 @@ describe('a failover drill on the sandbox under load (synchronous replication)',
   test('consumers resumed in the secondary region from translated offsets without skipping a message', () => {
     expect(drill.kafka!.acknowledged).toBeGreaterThan(20);
     expect(drill.kafka!.skipped).toBe(0);
-    for (const duplicates of Object.values(drill.kafka!.duplicatesByPartition)) expect(duplicates).toBeLessThanOrEqual(drill.topology.kafka.offsetLagMax);
+    for (const duplicates of Object.values(drill.kafka!.duplicatesByPartition))
+      expect(duplicates).toBeLessThanOrEqual(drill.topology.kafka.offsetLagMax);
   });
 
   test('the Redis replica is promoted and holds the hot keys from the verified snapshot', async () => {

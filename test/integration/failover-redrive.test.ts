@@ -16,7 +16,9 @@ describe('a step that crashes mid-way, then a re-drive from that step', () => {
     expect(first.status).toBe('FAILED');
     expect(first.failedState).toBe('PromoteStores');
     expect(first.timeline.find((t) => t.state === 'PromoteRedis')?.error).toBe('InjectedCrash');
-    expect(first.timeline.map((t) => t.state)).toEqual(expect.arrayContaining(['RecordFailure', 'ReleaseLockAfterFailure']));
+    expect(first.timeline.map((t) => t.state)).toEqual(
+      expect.arrayContaining(['RecordFailure', 'ReleaseLockAfterFailure']),
+    );
   });
 
   test('the re-drive starts at the failed state and converges to trading resumed', async () => {

@@ -9,8 +9,16 @@ import { testSandboxConfig } from './sandbox-fixture';
  * over), so the shared jest sandbox stays pristine. Each file passes a port base no other
  * file uses (ranges of 10; see the table in the README's testing section).
  */
-export function useFreshSandbox(name: string, portBase: number, overrides: Partial<SandboxConfigInput> = {}): (() => SandboxEndpoints) & { config: SandboxConfig } {
-  const config = testSandboxConfig({ ...overrides, portBase, rootDir: path.join(REPO_ROOT, '.sandbox', `fresh-${name}`) });
+export function useFreshSandbox(
+  name: string,
+  portBase: number,
+  overrides: Partial<SandboxConfigInput> = {},
+): (() => SandboxEndpoints) & { config: SandboxConfig } {
+  const config = testSandboxConfig({
+    ...overrides,
+    portBase,
+    rootDir: path.join(REPO_ROOT, '.sandbox', `fresh-${name}`),
+  });
   let endpoints: SandboxEndpoints | undefined;
   beforeAll(async () => {
     endpoints = await startSandbox(config);

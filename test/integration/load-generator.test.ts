@@ -35,7 +35,11 @@ describe('the load generator against the sandbox', () => {
     // Every offset Kafka acknowledged exists on the broker.
     const kafkaAcks = Object.values(summary.kafkaPartitions).reduce((n, p) => n + p.count, 0);
     expect(kafkaAcks).toBe(result.acknowledged.kafka);
-    const admin = new Kafka({ clientId: 'loadgen-test', brokers: endpoints.primary.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({
+      clientId: 'loadgen-test',
+      brokers: endpoints.primary.kafka.brokers,
+      logLevel: logLevel.NOTHING,
+    }).admin();
     await admin.connect();
     try {
       for (const p of Object.values(summary.kafkaPartitions)) {

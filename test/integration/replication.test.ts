@@ -28,16 +28,25 @@ describe('sandbox replication between the two regions', () => {
     await primary.end();
 
     const rows = await eventually(async () => {
-      const found = await queryOnce<{ marker: string }>(endpoints.secondary.postgres.port, 'select marker from sandbox_probe where marker = $1', [marker]);
+      const found = await queryOnce<{ marker: string }>(
+        endpoints.secondary.postgres.port,
+        'select marker from sandbox_probe where marker = $1',
+        [marker],
+      );
       return found.length === 1 ? found : undefined;
     });
     expect(rows[0]!.marker).toBe(marker);
-    const [standby] = await queryOnce<{ in_recovery: boolean }>(endpoints.secondary.postgres.port, 'select pg_is_in_recovery() as in_recovery');
+    const [standby] = await queryOnce<{ in_recovery: boolean }>(
+      endpoints.secondary.postgres.port,
+      'select pg_is_in_recovery() as in_recovery',
+    );
     expect(standby!.in_recovery).toBe(true);
   });
 
   test('the standby refuses writes while it is a standby', async () => {
-    await expect(queryOnce(endpoints.secondary.postgres.port, 'create table should_fail (id int)')).rejects.toThrow(/read-only transaction/);
+    await expect(
+      queryOnce(endpoints.secondary.postgres.port, 'create table should_fail (id int)'),
+    ).rejects.toThrow(/read-only transaction/);
   });
 
   test('the Redis replica follows its primary', async () => {
@@ -57,8 +66,16 @@ describe('sandbox replication between the two regions', () => {
   });
 
   test('a message produced in region A arrives in B’s mirrored topic and its consumer-group checkpoint appears', async () => {
-    const kafkaA = new Kafka({ clientId: 'probe-a', brokers: endpoints.primary.kafka.brokers, logLevel: logLevel.NOTHING });
-    const kafkaB = new Kafka({ clientId: 'probe-b', brokers: endpoints.secondary.kafka.brokers, logLevel: logLevel.NOTHING });
+    const kafkaA = new Kafka({
+      clientId: 'probe-a',
+      brokers: endpoints.primary.kafka.brokers,
+      logLevel: logLevel.NOTHING,
+    });
+    const kafkaB = new Kafka({
+      clientId: 'probe-b',
+      brokers: endpoints.secondary.kafka.brokers,
+      logLevel: logLevel.NOTHING,
+    });
     const marker = randomUUID();
     const group = `probe-group-${marker.slice(0, 8)}`;
 
@@ -72,7 +89,9 @@ describe('sandbox replication between the two regions', () => {
     await consumerA.connect();
     await consumerA.subscribe({ topic: 'orders', fromBeginning: true });
     let seenOnA = false;
-    await consumerA.run({ eachMessage: async ({ message }) => void (seenOnA ||= message.value?.toString() === marker) });
+    await consumerA.run({
+      eachMessage: async ({ message }) => void (seenOnA ||= message.value?.toString() === marker),
+    });
     await eventually(async () => (seenOnA ? true : undefined));
     await consumerA.disconnect();
 
@@ -80,7 +99,9 @@ describe('sandbox replication between the two regions', () => {
     await consumerB.connect();
     await consumerB.subscribe({ topic: `${endpoints.mirrorSourceAlias}.orders`, fromBeginning: true });
     let seenOnB = false;
-    await consumerB.run({ eachMessage: async ({ message }) => void (seenOnB ||= message.value?.toString() === marker) });
+    await consumerB.run({
+      eachMessage: async ({ message }) => void (seenOnB ||= message.value?.toString() === marker),
+    });
     await eventually(async () => (seenOnB ? true : undefined), 45_000);
     await consumerB.disconnect();
 
@@ -88,12 +109,14 @@ describe('sandbox replication between the two regions', () => {
     await admin.connect();
     try {
       const synced = await eventually(async () => {
-        const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [`${endpoints.mirrorSourceAlias}.orders`] });
+        const [offsets] = await admin.fetchOffsets({
+          groupId: group,
+          topics: [`${endpoints.mirrorSourceAlias}.orders`],
+        });
         const committed = offsets?.partitions.filter((p) => Number(p.offset) > 0) ?? [];
         return committed.length > 0 ? committed : undefined;
       }, 45_000);
       expect(synced.length).toBeGreaterThan(0);
-
     } finally {
       await admin.disconnect();
     }
@@ -101,9 +124,18 @@ describe('sandbox replication between the two regions', () => {
     const checkpoints: MirrorCheckpoint[] = [];
     const checkpointReader = kafkaB.consumer({ groupId: `${group}-checkpoint-reader` });
     await checkpointReader.connect();
-    await checkpointReader.subscribe({ topic: `${endpoints.mirrorSourceAlias}.checkpoints.internal`, fromBeginning: true });
-    await checkpointReader.run({ eachMessage: async ({ message }) => void checkpoints.push(decodeMirrorCheckpoint(message.key, message.value)) });
-    const checkpoint = await eventually(async () => checkpoints.find((c) => c.consumerGroup === group), 45_000);
+    await checkpointReader.subscribe({
+      topic: `${endpoints.mirrorSourceAlias}.checkpoints.internal`,
+      fromBeginning: true,
+    });
+    await checkpointReader.run({
+      eachMessage: async ({ message }) =>
+        void checkpoints.push(decodeMirrorCheckpoint(message.key, message.value)),
+    });
+    const checkpoint = await eventually(
+      async () => checkpoints.find((c) => c.consumerGroup === group),
+      45_000,
+    );
     await checkpointReader.disconnect();
     expect(checkpoint.topic).toBe(`${endpoints.mirrorSourceAlias}.orders`);
     expect(checkpoint.upstreamOffset).toBeGreaterThan(0n);

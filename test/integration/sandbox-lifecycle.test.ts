@@ -23,7 +23,10 @@ function pidsUnder(dir: string): number[] {
 
 describe('sandbox lifecycle', () => {
   test('a port already in use is named in the error and nothing is started', async () => {
-    const config = testSandboxConfig({ rootDir: path.join(os.tmpdir(), `tp-sandbox-clash-${process.pid}`), portBase: 26900 });
+    const config = testSandboxConfig({
+      rootDir: path.join(os.tmpdir(), `tp-sandbox-clash-${process.pid}`),
+      portBase: 26900,
+    });
     const blocker = net.createServer().listen(portOf(config, 'redisPrimary'), '127.0.0.1');
     await new Promise((resolve) => blocker.once('listening', resolve));
     try {
@@ -37,7 +40,10 @@ describe('sandbox lifecycle', () => {
   });
 
   test('a server that dies during start-up fails the start with its log, and everything started is torn down', async () => {
-    const config = testSandboxConfig({ rootDir: path.join(os.tmpdir(), `tp-sandbox-dies-${process.pid}`), portBase: 26910 });
+    const config = testSandboxConfig({
+      rootDir: path.join(os.tmpdir(), `tp-sandbox-dies-${process.pid}`),
+      portBase: 26910,
+    });
     const failure = startSandbox(config, undefined, { redisServer: '/bin/false' });
     await expect(failure).rejects.toThrow(/redis-primary exited during start-up/);
     expect(pidsUnder(config.rootDir)).toEqual([]);
@@ -46,7 +52,10 @@ describe('sandbox lifecycle', () => {
   });
 
   test('down is idempotent on a sandbox that is not running', async () => {
-    const config = testSandboxConfig({ rootDir: path.join(os.tmpdir(), `tp-sandbox-down-${process.pid}`), portBase: 26920 });
+    const config = testSandboxConfig({
+      rootDir: path.join(os.tmpdir(), `tp-sandbox-down-${process.pid}`),
+      portBase: 26920,
+    });
     await stopSandbox(config);
     await stopSandbox(config);
     expect(fs.existsSync(config.rootDir)).toBe(false);

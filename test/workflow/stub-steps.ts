@@ -18,7 +18,18 @@ export const run = {
   declaredAt: '2026-11-27T00:00:00.000Z',
 };
 
-const ok = (result: Record<string, unknown> = {}) => ({ evidence: { step: 'stub', action: 'observed', observed: {}, changes: [], startedAt: '', finishedAt: '', durationMs: 0 }, result });
+const ok = (result: Record<string, unknown> = {}) => ({
+  evidence: {
+    step: 'stub',
+    action: 'observed',
+    observed: {},
+    changes: [],
+    startedAt: '',
+    finishedAt: '',
+    durationMs: 0,
+  },
+  result,
+});
 
 export function namedError(name: string, message = `${name} from a stub`): Error {
   const err = new Error(message);
@@ -32,7 +43,8 @@ export const defaultStubs: Record<string, Stub> = {
   CutoverTraffic: () => ok({ changeId: 'C123', method: 'route53-weighted', alreadyDone: false }),
   EvaluateRpoGate: () => ok({ decision: 'proceed', breaches: [] }),
   EvaluateVerification: () => ok({ passed: true, sev1: false, findings: [] }),
-  ResumeTrading: () => ok({ resumedAt: '2026-11-27T00:01:00.000Z', heightenedMonitoringUntil: '2026-11-27T02:01:00.000Z' }),
+  ResumeTrading: () =>
+    ok({ resumedAt: '2026-11-27T00:01:00.000Z', heightenedMonitoringUntil: '2026-11-27T02:01:00.000Z' }),
 };
 
 export interface StubbedRun extends LocalExecutionResult {
@@ -50,20 +62,34 @@ function noRetryWaits(): Record<string, number> {
 
 export async function runFailoverWithStubs(
   stubs: Record<string, Stub> = {},
-  options: { input?: unknown; answer?: (broker: TaskTokenBroker, token: string, payload: unknown) => void; approvalTimeouts?: { timeoutSeconds?: number; heartbeatSeconds?: number }; redrive?: { fromState: string; input: unknown } } = {},
+  options: {
+    input?: unknown;
+    answer?: (broker: TaskTokenBroker, token: string, payload: unknown) => void;
+    approvalTimeouts?: { timeoutSeconds?: number; heartbeatSeconds?: number };
+    redrive?: { fromState: string; input: unknown };
+  } = {},
 ): Promise<StubbedRun> {
   const all = { ...defaultStubs, ...stubs };
   const calls: [string, Record<string, unknown>][] = [];
   const counts = new Map<string, number>();
   const broker = new TaskTokenBroker();
   broker.onWaiting((token, payload) =>
-    (options.answer ?? ((b, t) => b.sendTaskSuccess(t, { approved: true, approvedBy: 'jest', at: '2026-11-27T00:00:30.000Z' })))(broker, token, payload),
+    (
+      options.answer ??
+      ((b, t) => b.sendTaskSuccess(t, { approved: true, approvedBy: 'jest', at: '2026-11-27T00:00:30.000Z' }))
+    )(broker, token, payload),
   );
   const result = await runWorkflowLocally({
     workflow: 'failover',
     region: 'us-west-2',
     executionName: 'wf-test',
-    input: options.input ?? { trigger: 'cli', mode: 'drill', sourceRegion: 'us-east-1', targetRegion: 'us-west-2', requestedBy: 'jest' },
+    input: options.input ?? {
+      trigger: 'cli',
+      mode: 'drill',
+      sourceRegion: 'us-east-1',
+      targetRegion: 'us-west-2',
+      requestedBy: 'jest',
+    },
     broker,
     ...(options.approvalTimeouts ? { approvalTimeouts: options.approvalTimeouts } : {}),
     ...(options.redrive ? { redrive: options.redrive } : {}),

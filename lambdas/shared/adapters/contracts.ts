@@ -46,12 +46,18 @@ export interface PostgresAdapter {
   /** Lift a fence (failback, or undoing a drill's fence). */
   unfence(): Promise<{ alreadyDone: boolean }>;
   /** Standby: wait until everything received is replayed; throws NotReadyYetError when not within the timeout. */
-  waitForReplay(timeoutMs: number): Promise<{ receiveLsn: string | null; replayLsn: string | null; waitedMs: number }>;
+  waitForReplay(
+    timeoutMs: number,
+  ): Promise<{ receiveLsn: string | null; replayLsn: string | null; waitedMs: number }>;
   /** Standby → primary (pg_promote / PromoteReadReplica / global cluster failover); confirms it is writable. */
   promote(): Promise<{ alreadyDone: boolean; timeline: number | null; mechanism: string }>;
   ledgerAggregates(): Promise<LedgerAggregates>;
   /** Of the given (writer, seq) acknowledged writes of a canonical table, those absent here. */
-  missingSequences(table: 'orders' | 'fills' | 'risk_events', writerId: string, seqs: number[]): Promise<number[]>;
+  missingSequences(
+    table: 'orders' | 'fills' | 'risk_events',
+    writerId: string,
+    seqs: number[],
+  ): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -82,22 +88,34 @@ export interface KafkaAdapter {
   /** Translate every group's offsets from MM2 checkpoints and commit them on the target for groups not active there. */
   translateAndCommitOffsets(opts: { dryRun: boolean }): Promise<TranslatedGroupOffsets[]>;
   /** In-sync replicas of each mirrored topic partition against min.insync.replicas on the target. */
-  checkIsr(): Promise<{ topic: string; partition: number; isr: number; minInsyncReplicas: number; ok: boolean }[]>;
+  checkIsr(): Promise<
+    { topic: string; partition: number; isr: number; minInsyncReplicas: number; ok: boolean }[]
+  >;
   /** Consumer groups' lag on the target's mirrored critical topics (end offset − committed offset). */
-  consumerLagOnTarget(): Promise<{ group: string; topic: string; lag: number; partitionsWithoutOffset: number }[]>;
+  consumerLagOnTarget(): Promise<
+    { group: string; topic: string; lag: number; partitionsWithoutOffset: number }[]
+  >;
   close(): Promise<void>;
 }
 
 // ---------- Redis ----------
 
 export interface RedisAdapter {
-  status(): Promise<{ reachable: boolean; role: 'master' | 'replica' | 'unknown'; replicationOffset: number; linkUp: boolean | null; keys: number }>;
+  status(): Promise<{
+    reachable: boolean;
+    role: 'master' | 'replica' | 'unknown';
+    replicationOffset: number;
+    linkUp: boolean | null;
+    keys: number;
+  }>;
   /** REPLICAOF NO ONE, confirmed by ROLE. */
   promote(): Promise<{ alreadyDone: boolean }>;
   /** Old primary: stop accepting writes (where reachable). */
   fence(): Promise<{ alreadyDone: boolean }>;
   /** Replay the latest feature snapshot after verifying it against its checksum manifest. */
-  hydrateFromSnapshot(opts: { dryRun: boolean }): Promise<{ snapshot: string; keysWritten: number; verified: boolean; alreadyDone: boolean }>;
+  hydrateFromSnapshot(opts: {
+    dryRun: boolean;
+  }): Promise<{ snapshot: string; keysWritten: number; verified: boolean; alreadyDone: boolean }>;
   close(): Promise<void>;
 }
 
@@ -120,9 +138,19 @@ export interface TrafficRouter {
 }
 
 export interface TradingFlags {
-  read(): Promise<{ acceptNewOrders: boolean; strategyActivation: 'enabled' | 'disabled'; activeRegion: string; deploymentFreeze: boolean }>;
+  read(): Promise<{
+    acceptNewOrders: boolean;
+    strategyActivation: 'enabled' | 'disabled';
+    activeRegion: string;
+    deploymentFreeze: boolean;
+  }>;
   set(
-    changes: Partial<{ acceptNewOrders: boolean; strategyActivation: 'enabled' | 'disabled'; activeRegion: string; deploymentFreeze: boolean }>,
+    changes: Partial<{
+      acceptNewOrders: boolean;
+      strategyActivation: 'enabled' | 'disabled';
+      activeRegion: string;
+      deploymentFreeze: boolean;
+    }>,
   ): Promise<{ changed: string[] }>;
 }
 
@@ -142,16 +170,34 @@ export interface LockStore {
 }
 
 export interface RunRecordStore {
-  open(record: { runId: string; application: string; mode: string; run: unknown }): Promise<{ alreadyDone: boolean }>;
+  open(record: {
+    runId: string;
+    application: string;
+    mode: string;
+    run: unknown;
+  }): Promise<{ alreadyDone: boolean }>;
   /** Appends facts (step outcomes, decisions, offset snapshots) to the run record. */
   append(runId: string, entry: { kind: string; at: string; data: unknown }): Promise<void>;
   close(runId: string, outcome: string): Promise<void>;
-  read(runId: string): Promise<{ runId: string; entries: { kind: string; at: string; data: unknown }[]; outcome?: string } | null>;
+  read(
+    runId: string,
+  ): Promise<{
+    runId: string;
+    entries: { kind: string; at: string; data: unknown }[];
+    outcome?: string;
+  } | null>;
 }
 
 export interface Notifier {
   /** Publishes one of the runbook's notification templates; dedupe key makes a re-drive not notify twice. */
-  notify(message: { template: string; subject: string; body: string; severity: 'info' | 'warning' | 'sev1'; dedupeKey: string; attributes?: Record<string, string> }): Promise<{ messageId: string; alreadyDone: boolean }>;
+  notify(message: {
+    template: string;
+    subject: string;
+    body: string;
+    severity: 'info' | 'warning' | 'sev1';
+    dedupeKey: string;
+    attributes?: Record<string, string>;
+  }): Promise<{ messageId: string; alreadyDone: boolean }>;
 }
 
 export interface EventPublisher {
@@ -160,5 +206,9 @@ export interface EventPublisher {
 
 export interface EvidenceStore {
   /** Writes an immutable object (Object Lock retention where supported); returns its key, version and SHA-256. */
-  put(key: string, body: Buffer | string, contentType: string): Promise<{ key: string; versionId?: string; sha256: string; retainUntil?: string }>;
+  put(
+    key: string,
+    body: Buffer | string,
+    contentType: string,
+  ): Promise<{ key: string; versionId?: string; sha256: string; retainUntil?: string }>;
 }

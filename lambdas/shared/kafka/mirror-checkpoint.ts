@@ -27,7 +27,9 @@ class Reader {
 
   private need(bytes: number) {
     if (this.offset + bytes > this.buffer.length) {
-      throw new MalformedCheckpointError(`${this.what} truncated at byte ${this.offset} (needs ${bytes} more)`);
+      throw new MalformedCheckpointError(
+        `${this.what} truncated at byte ${this.offset} (needs ${bytes} more)`,
+      );
     }
   }
   int16() {
@@ -67,7 +69,14 @@ export function decodeMirrorCheckpoint(key: Buffer | null, value: Buffer | null)
   const v = new Reader(value, 'checkpoint value');
   const version = v.int16();
   if (version !== 0) throw new MalformedCheckpointError(`unsupported checkpoint value version ${version}`);
-  return { consumerGroup, topic, partition, upstreamOffset: v.int64(), downstreamOffset: v.int64(), metadata: v.string() };
+  return {
+    consumerGroup,
+    topic,
+    partition,
+    upstreamOffset: v.int64(),
+    downstreamOffset: v.int64(),
+    metadata: v.string(),
+  };
 }
 
 /** The inverse, for tests and fixtures. */

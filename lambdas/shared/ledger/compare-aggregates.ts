@@ -1,6 +1,7 @@
 import type { LedgerAggregates } from '../adapters/contracts';
 
-export type FindingClass = 'missing-acknowledged-write' | 'missing-data' | 'write-after-snapshot' | 'mismatch';
+export type FindingClass =
+  'missing-acknowledged-write' | 'missing-data' | 'write-after-snapshot' | 'mismatch';
 
 export interface LedgerFinding {
   /** Table or aggregate the discrepancy is in, e.g. `orders`, `balances`, `positions`. */
@@ -29,11 +30,22 @@ export function sameDecimal(a: string | undefined, b: string | undefined): boole
   return norm(decimal(a)) === norm(decimal(b));
 }
 
-function compareMaps(table: string, expected: Record<string, string>, found: Record<string, string>): LedgerFinding[] {
+function compareMaps(
+  table: string,
+  expected: Record<string, string>,
+  found: Record<string, string>,
+): LedgerFinding[] {
   const findings: LedgerFinding[] = [];
   for (const key of new Set([...Object.keys(expected), ...Object.keys(found)])) {
     if (!sameDecimal(expected[key], found[key])) {
-      findings.push({ table, key, expected: decimal(expected[key]), found: decimal(found[key]), classification: 'mismatch', sev1: true });
+      findings.push({
+        table,
+        key,
+        expected: decimal(expected[key]),
+        found: decimal(found[key]),
+        classification: 'mismatch',
+        sev1: true,
+      });
     }
   }
   return findings;
@@ -47,7 +59,10 @@ function compareMaps(table: string, expected: Record<string, string>, found: Rec
  * (expected); the tables those writes maintain in the same transactions (positions, the
  * balance ledger) then differ too, and are reported as such rather than as SEV-1.
  */
-export function compareLedgerAggregates(baseline: LedgerAggregates, found: LedgerAggregates): LedgerFinding[] {
+export function compareLedgerAggregates(
+  baseline: LedgerAggregates,
+  found: LedgerAggregates,
+): LedgerFinding[] {
   const findings: LedgerFinding[] = [];
   const tables = [...new Set([...Object.keys(baseline.tables), ...Object.keys(found.tables)])];
   const sequenced = (table: string) => table in baseline.maxSeq || table in found.maxSeq;
@@ -65,7 +80,9 @@ export function compareLedgerAggregates(baseline: LedgerAggregates, found: Ledge
       });
     if (have.rows < want.rows) return differ('row count', String(want.rows), String(have.rows), true);
     if (have.rows > want.rows) {
-      const newer = sequenced(table) ? (found.maxSeq[table] ?? 0) > (baseline.maxSeq[table] ?? 0) : afterSnapshot;
+      const newer = sequenced(table)
+        ? (found.maxSeq[table] ?? 0) > (baseline.maxSeq[table] ?? 0)
+        : afterSnapshot;
       findings.push({
         table,
         key: sequenced(table) ? `seq > ${baseline.maxSeq[table] ?? 0}` : 'row count',
@@ -77,7 +94,8 @@ export function compareLedgerAggregates(baseline: LedgerAggregates, found: Ledge
       return;
     }
     for (const measure of ['quantitySum', 'notionalSum'] as const) {
-      if (!sameDecimal(want[measure], have[measure])) differ(measure, decimal(want[measure]), decimal(have[measure]), false);
+      if (!sameDecimal(want[measure], have[measure]))
+        differ(measure, decimal(want[measure]), decimal(have[measure]), false);
     }
   };
   for (const table of tables.filter(sequenced)) compareTable(table, false);
@@ -85,7 +103,9 @@ export function compareLedgerAggregates(baseline: LedgerAggregates, found: Ledge
   for (const table of tables.filter((t) => !sequenced(t))) compareTable(table, newerWrites);
   if (!newerWrites) {
     findings.push(...compareMaps('balances', baseline.balancesByAccount, found.balancesByAccount));
-    findings.push(...compareMaps('positions', baseline.positionsByAccountInstrument, found.positionsByAccountInstrument));
+    findings.push(
+      ...compareMaps('positions', baseline.positionsByAccountInstrument, found.positionsByAccountInstrument),
+    );
   }
   return findings;
 }
@@ -94,11 +114,13 @@ export function compareLedgerAggregates(baseline: LedgerAggregates, found: Ledge
 export function seqRanges(seqs: number[], limit = 20): string {
   const sorted = [...seqs].sort((a, b) => a - b);
   const ranges: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j += 1;
     ranges.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
     i = j + 1;
   }
-  return ranges.length > limit ? `${ranges.slice(0, limit).join(', ')}, … (${ranges.length - limit} more ranges)` : ranges.join(', ');
+  return ranges.length > limit
+    ? `${ranges.slice(0, limit).join(', ')}, … (${ranges.length - limit} more ranges)`
+    : ranges.join(', ');
 }

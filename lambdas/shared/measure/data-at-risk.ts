@@ -29,11 +29,18 @@ export function lsnDistance(ahead: string | null, behind: string | null): number
   return Number(diff > 0n ? diff : 0n);
 }
 
-export async function measureDataAtRisk(run: Run, deps: Pick<DrDependencies, 'postgres' | 'kafka' | 'redis'>, now: Date): Promise<DataAtRisk> {
+export async function measureDataAtRisk(
+  run: Run,
+  deps: Pick<DrDependencies, 'postgres' | 'kafka' | 'redis'>,
+  now: Date,
+): Promise<DataAtRisk> {
   const [pgPrimary, pgStandby, kafkaLag, redisPrimary, redisReplica] = await Promise.all([
     deps.postgres(run.sourceRegion).status(),
     deps.postgres(run.targetRegion).status(),
-    deps.kafka(run.sourceRegion, run.targetRegion).replicationLag().catch(() => null),
+    deps
+      .kafka(run.sourceRegion, run.targetRegion)
+      .replicationLag()
+      .catch(() => null),
     deps.redis(run.sourceRegion).status(),
     deps.redis(run.targetRegion).status(),
   ]);
@@ -50,12 +57,20 @@ export async function measureDataAtRisk(run: Run, deps: Pick<DrDependencies, 'po
       standbyReplayLsn: pgStandby.replayLsn,
     },
     kafka: {
-      topics: topics.map((t) => ({ topic: t.topic, messagesBehind: t.messagesBehind, lagSeconds: t.lagSeconds })),
-      maxLagSeconds: kafkaLag === null ? Number.POSITIVE_INFINITY : Math.max(0, ...topics.map((t) => t.lagSeconds)),
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        messagesBehind: t.messagesBehind,
+        lagSeconds: t.lagSeconds,
+      })),
+      maxLagSeconds:
+        kafkaLag === null ? Number.POSITIVE_INFINITY : Math.max(0, ...topics.map((t) => t.lagSeconds)),
     },
     redis: {
       primaryReachable: redisPrimary.reachable,
-      offsetBehindBytes: redisPrimary.reachable && redisReplica.reachable ? Math.max(0, redisPrimary.replicationOffset - redisReplica.replicationOffset) : null,
+      offsetBehindBytes:
+        redisPrimary.reachable && redisReplica.reachable
+          ? Math.max(0, redisPrimary.replicationOffset - redisReplica.replicationOffset)
+          : null,
       replicaLinkUp: redisReplica.linkUp,
     },
   };

@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PORT_OFFSETS, SandboxConfigError, defaultSandboxConfig, parseSandboxConfig, portOf } from '../../../sandbox/config';
+import {
+  PORT_OFFSETS,
+  SandboxConfigError,
+  defaultSandboxConfig,
+  parseSandboxConfig,
+  portOf,
+} from '../../../sandbox/config';
 import { configFromArgs } from '../../../sandbox/cli-config';
 
 describe('sandbox config', () => {
@@ -16,7 +22,9 @@ describe('sandbox config', () => {
 
   test('every server gets its own port from the base', () => {
     const config = defaultSandboxConfig('/repo', 'x', { portBase: 30000 });
-    const ports = (Object.keys(PORT_OFFSETS) as (keyof typeof PORT_OFFSETS)[]).map((name) => portOf(config, name));
+    const ports = (Object.keys(PORT_OFFSETS) as (keyof typeof PORT_OFFSETS)[]).map((name) =>
+      portOf(config, name),
+    );
     expect(new Set(ports).size).toBe(ports.length);
     expect(Math.min(...ports)).toBe(30000);
   });
@@ -24,12 +32,17 @@ describe('sandbox config', () => {
   test.each([
     [{ portBase: 80 }, /portBase/],
     [{ regions: { primary: 'us-east-1', secondary: 'us-east-1' } }, /regions.*different regions/],
-    [{ regions: { primary: 'mars', secondary: 'us-west-2' } }, /regions\.primary: must look like an AWS region/],
+    [
+      { regions: { primary: 'mars', secondary: 'us-west-2' } },
+      /regions\.primary: must look like an AWS region/,
+    ],
     [{ kafka: { version: '4.0.0' } }, /kafka\.version: must be a Kafka 3\.x version/],
     [{ postgres: { synchronous: 'yes' } }, /postgres\.synchronous/],
     [{ surprise: true }, /surprise|Unrecognized/],
   ])('a bad value is rejected with the field named: %j', (override, message) => {
-    expect(() => parseSandboxConfig({ rootDir: '/r', cacheDir: '/c', ...override })).toThrow(SandboxConfigError);
+    expect(() => parseSandboxConfig({ rootDir: '/r', cacheDir: '/c', ...override })).toThrow(
+      SandboxConfigError,
+    );
     expect(() => parseSandboxConfig({ rootDir: '/r', cacheDir: '/c', ...override })).toThrow(message);
   });
 
@@ -42,6 +55,6 @@ describe('sandbox config', () => {
     fs.writeFileSync(file, '{ not json');
     expect(() => configFromArgs({ config: file })).toThrow(/bad\.json is not valid JSON/);
     fs.writeFileSync(file, JSON.stringify({ portBase: 'high' }));
-    expect(() => configFromArgs({ config: file })).toThrow(/sandbox config .*bad\.json:\n  - portBase/);
+    expect(() => configFromArgs({ config: file })).toThrow(/sandbox config .*bad\.json:\n {2}- portBase/);
   });
 });
