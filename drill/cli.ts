@@ -9,6 +9,7 @@ import { renderReportText } from '../report/render-text';
 import { writeEvidenceReport } from '../report/write-report';
 import type { ProgressEvent } from '../local-runner/run-workflow';
 import { STEP_FUNCTIONS, type StepFunctionName } from '../lambdas/registry';
+import { archiveReport } from './archive-report';
 import { drillReportInput } from './report-input';
 import { runDrill, type ApprovalAnswer } from './run-drill';
 
@@ -180,6 +181,10 @@ async function main(): Promise<number> {
     const written = await writeEvidenceReport(report, {
       reportsDir: path.join(REPO_ROOT, 'reports', 'disaster-recovery'),
     });
+    const archived = await archiveReport(endpoints, report);
+    progress.done(
+      `report archived under Object Lock in ${report.targetRegion}: ${archived.map((a) => a.key).join(', ')}`,
+    );
     process.stdout.write(
       `\n${renderReportText(report, { files: written, color: Boolean(process.stdout.isTTY) })}\n`,
     );

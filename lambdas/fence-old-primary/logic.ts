@@ -56,6 +56,12 @@ export const fenceOldPrimaryStep = defineStep({
       if (!fenced.alreadyDone) changes.push(`stopped Redis in ${run.sourceRegion} from accepting writes`);
       outcome.redis = { fenced: true, ...fenced };
     }
-    return { action: actionFor(run.dryRun, allAlreadyDone), observed, changes, result: outcome };
+    const nothingReachable = !pgStatus.reachable && !redisStatus.reachable;
+    return {
+      action: nothingReachable ? 'observed' : actionFor(run.dryRun, allAlreadyDone),
+      observed,
+      changes,
+      result: outcome,
+    };
   },
 });

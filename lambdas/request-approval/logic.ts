@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { DrDependencies } from '../shared/dependencies';
 import { RunSchema } from '../shared/run';
@@ -23,10 +24,19 @@ export const requestApprovalStep = defineStep({
   input: InputSchema,
   async run({ run, taskToken, evidence }, deps: Pick<DrDependencies, 'notifier' | 'runRecords'>, clock) {
     const message = renderTemplate('approval-requested', run, { ...evidence, answerWith: { taskToken } });
+    if (run.dryRun) {
+      return {
+        action: 'dry-run' as const,
+        observed: {},
+        changes: ['would ask the approvers to approve or reject resumption of trading'],
+        result: { messageId: null as string | null },
+      };
+    }
     const sent = await deps.notifier.notify({
       template: 'approval-requested',
       ...message,
-      dedupeKey: `${run.runId}#approval-requested`,
+      // Each attempt of the approval state has its own token: a new token must reach the approvers.
+      dedupeKey: `${run.runId}#approval-requested#${createHash('sha256').update(taskToken).digest('hex').slice(0, 16)}`,
       attributes: { runId: run.runId, mode: run.mode },
     });
     await deps.runRecords.append(run.runId, {

@@ -15,6 +15,16 @@ export const resumeTradingStep = defineStep({
     const monitoringUntil = new Date(
       now.getTime() + deps.topology.heightenedMonitoringMinutes * 60_000,
     ).toISOString();
+    if (run.dryRun) {
+      return {
+        action: 'dry-run' as const,
+        observed: {},
+        changes: [
+          `would lift the order-gateway freeze in ${run.targetRegion} and start heightened monitoring until ${monitoringUntil}`,
+        ],
+        result: { resumedAt: now.toISOString(), heightenedMonitoringUntil: monitoringUntil },
+      };
+    }
     const { changed } = await deps
       .flags(run.targetRegion)
       .set({ acceptNewOrders: true, strategyActivation: 'enabled' });

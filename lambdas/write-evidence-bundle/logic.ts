@@ -16,24 +16,25 @@ export const writeEvidenceBundleStep = defineStep({
   name: 'write-evidence-bundle',
   input: InputSchema,
   async run({ run, outcome, steps }, deps: Pick<DrDependencies, 'evidence' | 'runRecords'>, clock) {
-    const bundle = { run, outcome, writtenAt: clock.now().toISOString(), steps };
+    // No timestamp inside the bundle: a re-drive writes the same bytes and so no second locked version.
     const stored = await deps.evidence.put(
       `disaster-recovery/${run.runId}/evidence-bundle.json`,
-      JSON.stringify(bundle, null, 2),
+      JSON.stringify({ run, outcome, steps }, null, 2),
       'application/json',
     );
-    if (!run.dryRun) {
+    const alreadyDone = stored.alreadyDone === true;
+    if (!run.dryRun && !alreadyDone) {
       await deps.runRecords.append(run.runId, {
         kind: 'evidence.archived',
-        at: bundle.writtenAt,
+        at: clock.now().toISOString(),
         data: stored,
       });
       await deps.runRecords.close(run.runId, outcome);
     }
     return {
-      action: 'changed' as const,
+      action: alreadyDone ? ('no-op' as const) : ('changed' as const),
       observed: {},
-      changes: [`archived the evidence bundle as ${stored.key} (sha256 ${stored.sha256})`],
+      changes: alreadyDone ? [] : [`archived the evidence bundle as ${stored.key} (sha256 ${stored.sha256})`],
       result: stored,
     };
   },

@@ -179,9 +179,7 @@ export interface RunRecordStore {
   /** Appends facts (step outcomes, decisions, offset snapshots) to the run record. */
   append(runId: string, entry: { kind: string; at: string; data: unknown }): Promise<void>;
   close(runId: string, outcome: string): Promise<void>;
-  read(
-    runId: string,
-  ): Promise<{
+  read(runId: string): Promise<{
     runId: string;
     entries: { kind: string; at: string; data: unknown }[];
     outcome?: string;
@@ -206,9 +204,16 @@ export interface EventPublisher {
 
 export interface EvidenceStore {
   /** Writes an immutable object (Object Lock retention where supported); returns its key, version and SHA-256. */
+  /** `alreadyDone`: the same bytes were already stored under the key (a re-drive writes no second version). */
   put(
     key: string,
     body: Buffer | string,
     contentType: string,
-  ): Promise<{ key: string; versionId?: string; sha256: string; retainUntil?: string }>;
+  ): Promise<{
+    key: string;
+    versionId?: string;
+    sha256: string;
+    retainUntil?: string;
+    alreadyDone?: boolean;
+  }>;
 }

@@ -37,6 +37,7 @@ describe('S3EvidenceStore', () => {
       versionId: 'v1',
       sha256: digest.toString('hex'),
       retainUntil: '2025-03-31T12:00:00.000Z',
+      alreadyDone: false,
     });
     expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
     const input = s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input;
@@ -77,6 +78,7 @@ describe('S3EvidenceStore', () => {
     });
     expect(await store().put('report.json', body, 'application/json')).toEqual({
       key: 'reports/disaster-recovery/run-1/report.json',
+      alreadyDone: true,
       versionId: 'v1',
       sha256: digest.toString('hex'),
       retainUntil: '2025-03-31T12:00:00.000Z',

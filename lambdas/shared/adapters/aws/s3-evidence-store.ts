@@ -56,7 +56,13 @@ export class S3EvidenceStore implements EvidenceStore {
     key: string,
     body: Buffer | string,
     contentType: string,
-  ): Promise<{ key: string; versionId?: string; sha256: string; retainUntil?: string }> {
+  ): Promise<{
+    key: string;
+    versionId?: string;
+    sha256: string;
+    retainUntil?: string;
+    alreadyDone: boolean;
+  }> {
     const fullKey = `${this.keyPrefix}${key}`;
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const digest = createHash('sha256').update(bytes).digest();
@@ -67,6 +73,7 @@ export class S3EvidenceStore implements EvidenceStore {
       return {
         key: fullKey,
         sha256,
+        alreadyDone: true,
         ...(existing.VersionId ? { versionId: existing.VersionId } : {}),
         ...(existing.ObjectLockRetainUntilDate
           ? { retainUntil: existing.ObjectLockRetainUntilDate.toISOString() }
@@ -101,6 +108,7 @@ export class S3EvidenceStore implements EvidenceStore {
     return {
       key: fullKey,
       sha256,
+      alreadyDone: false,
       retainUntil: retainUntil.toISOString(),
       ...(response.VersionId ? { versionId: response.VersionId } : {}),
     };
