@@ -1,0 +1,278 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { DR_EVENT_SOURCE } from '../lambdas/shared/adapters/aws/eventbridge-publisher';
+import type { Topology } from '../lambdas/shared/topology';
+import { EVIDENCE_KEY_PREFIX, FEATURE_SNAPSHOT_KEY_PREFIX, type StepCapability } from './step-capabilities';
+
+/** The regional resources a step's statements are scoped to (all homed in the orchestrator's region). */
+export interface StepPermissionTargets {
+  /** The orchestrator's region. */
+  readonly region: string;
+  readonly account: string;
+  readonly topology: Topology;
+  readonly tableArn: string;
+  readonly topicArn: string;
+  readonly bucketArn: string;
+  /** The KMS key of the topic and the evidence bucket. */
+  readonly keyArn: string;
+}
+
+/**
+ * Sids of statements whose Resource must be "*" or a wildcard because AWS gives no narrower
+ * resource for the action; each is explained where it is built.
+ */
+export const AWS_REQUIRED_WILDCARD_SIDS = ['Route53ChangeStatus'] as const;
+
+/** Sid prefix of the only statements allowed to name another region's resources (best effort, never depended on). */
+export const BEST_EFFORT_PEER_REGION_SID = 'BestEffortPeerRegion';
+
+const normalisedRecordName = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+/**
+ * The least-privilege statements for a set of capabilities: only the actions the adapters
+ * behind them call (lambdas/shared/adapters/**), on ARNs of the orchestrator's own region.
+ */
+export function statementsFor(
+  scope: Construct,
+  capabilities: readonly StepCapability[],
+  targets: StepPermissionTargets,
+): PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const { region, account, topology } = targets;
+  const own = topology.regions[region];
+  if (!own) throw new Error(`region ${region} is not in the topology`);
+  const has = (c: StepCapability) => capabilities.includes(c);
+  const statements: PolicyStatement[] = [];
+  const allow = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+    statements.push(
+      new PolicyStatement({
+        sid,
+        effect: Effect.ALLOW,
+        actions,
+        resources,
+        ...(conditions ? { conditions } : {}),
+      }),
+    );
+  const parameterArns = (r: string) =>
+    Object.values(topology.regions[r]!.aws.parameters).map((name) =>
+      stack.formatArn({
+        service: 'ssm',
+        region: r,
+        account,
+        resource: 'parameter',
+        resourceName: name.replace(/^\//, ''),
+      }),
+    );
+  const viaService = (service: string) => ({
+    StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` },
+  });
+
+  if (has('lock')) {
+    // dynamodb-lock.ts: PutItem (conditional, ALL_OLD), GetItem, DeleteItem on the application's lock item only.
+    allow('LockItem', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [targets.tableArn], {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`lock#${topology.application}`] },
+    });
+  }
+  if (has('lockRead') && !has('lock')) {
+    allow('ReadLockItem', ['dynamodb:GetItem'], [targets.tableArn], {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`lock#${topology.application}`] },
+    });
+  }
+  if (has('runRecords')) {
+    // dynamodb-run-records.ts: PutItem (header, entries), UpdateItem (counter, status), Query (the run's partition).
+    allow('RunRecords', ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], [targets.tableArn], {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run#*'] },
+    });
+  }
+  if (has('notifier')) {
+    allow('PublishNotifications', ['sns:Publish'], [targets.topicArn]);
+    // A KMS-encrypted topic needs the publisher to create and use the message data key.
+    allow('TopicKey', ['kms:GenerateDataKey', 'kms:Decrypt'], [targets.keyArn], viaService('sns'));
+    // dynamodb-notification-ledger.ts: GetItem/PutItem of `notification#…` markers in the run's partition.
+    allow('NotificationLedger', ['dynamodb:GetItem', 'dynamodb:PutItem'], [targets.tableArn], {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['run#*'] },
+    });
+  }
+  if (has('events')) {
+    // eventbridge-publisher.ts: PutEvents on the region's bus, always with the DR source.
+    allow(
+      'PutDrEvents',
+      ['events:PutEvents'],
+      [
+        stack.formatArn({
+          service: 'events',
+          region,
+          account,
+          resource: 'event-bus',
+          resourceName: own.aws.eventBusName,
+        }),
+      ],
+      { StringEquals: { 'events:source': [DR_EVENT_SOURCE] } },
+    );
+  }
+  if (has('flags')) {
+    // ssm-flags.ts: GetParameters of the four flags, PutParameter of those that change (String, no KMS).
+    allow('TradingFlags', ['ssm:GetParameters', 'ssm:PutParameter'], parameterArns(region));
+  }
+  if (has('flagsRead') && !has('flags')) {
+    allow('ReadTradingFlags', ['ssm:GetParameters'], parameterArns(region));
+  }
+  if (has('peerFlags')) {
+    // quiesce-trading: stop the failed region's gateway *if it still answers*; failures are recorded, never fatal.
+    const peers = Object.keys(topology.regions).filter((r) => r !== region);
+    if (peers.length > 0) {
+      allow(
+        `${BEST_EFFORT_PEER_REGION_SID}TradingFlags`,
+        ['ssm:GetParameters', 'ssm:PutParameter'],
+        peers.flatMap((r) => parameterArns(r)),
+      );
+    }
+  }
+  if (has('router') || has('routerWrite')) {
+    if (topology.dns.method === 'route53-weighted') {
+      const zoneArn = stack.formatArn({
+        service: 'route53',
+        region: '',
+        account: '',
+        resource: 'hostedzone',
+        resourceName: topology.dns.hostedZoneId,
+      });
+      if (has('router')) {
+        allow('ReadTradingRecords', ['route53:ListResourceRecordSets'], [zoneArn]);
+        // GetChange: the change id exists only after ChangeResourceRecordSets returns it (AWS-required wildcard).
+        allow(
+          'Route53ChangeStatus',
+          ['route53:GetChange'],
+          [
+            stack.formatArn({
+              service: 'route53',
+              region: '',
+              account: '',
+              resource: 'change',
+              resourceName: '*',
+            }),
+          ],
+        );
+      }
+      if (has('routerWrite')) {
+        allow('MoveTradingRecords', ['route53:ChangeResourceRecordSets'], [zoneArn], {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': Object.values(topology.dns.records).map(
+              normalisedRecordName,
+            ),
+            'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+            'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+          },
+        });
+      }
+    } else {
+      const controls = Object.values(topology.dns.arc?.routingControlArns ?? {});
+      if (has('router'))
+        allow('ReadRoutingControls', ['route53-recovery-cluster:GetRoutingControlState'], controls);
+      if (has('routerWrite')) {
+        allow(
+          'MoveRoutingControls',
+          [
+            'route53-recovery-cluster:UpdateRoutingControlStates',
+            'route53-recovery-cluster:UpdateRoutingControlState',
+          ],
+          controls,
+        );
+      }
+    }
+  }
+  if (has('evidence')) {
+    const objects = `${targets.bucketArn}/${EVIDENCE_KEY_PREFIX}*`;
+    // s3-evidence-store.ts: HeadObject (GetObject), PutObject with Object Lock COMPLIANCE retention.
+    allow('WriteEvidence', ['s3:PutObject', 's3:PutObjectRetention', 's3:GetObject'], [objects]);
+    // HeadObject of a missing key answers 404 (not 403) only with ListBucket, and the store relies on the 404.
+    allow('ListEvidence', ['s3:ListBucket'], [targets.bucketArn]);
+  }
+  if (has('redisSnapshots')) {
+    const objects = `${targets.bucketArn}/${FEATURE_SNAPSHOT_KEY_PREFIX}*`;
+    allow('ReadFeatureSnapshots', ['s3:GetObject', 's3:GetObjectVersion'], [objects]);
+    allow('ListFeatureSnapshots', ['s3:ListBucket'], [targets.bucketArn], {
+      StringLike: { 's3:prefix': [`${FEATURE_SNAPSHOT_KEY_PREFIX}*`] },
+    });
+    allow('DecryptFeatureSnapshots', ['kms:Decrypt'], [targets.keyArn], viaService('s3'));
+  }
+  if (has('postgres')) {
+    // The operator password of every database this orchestrator connects to, read from this region:
+    // secrets are replicated to every orchestrator region (a replica keeps the name, only the region differs).
+    const secrets = Object.values(topology.regions)
+      .map((r) => r.postgres.passwordSecretArn)
+      .filter((arn): arn is string => Boolean(arn))
+      .map((arn) => replicaSecretArn(arn, region));
+    if (secrets.length > 0)
+      allow('DatabaseSecrets', ['secretsmanager:GetSecretValue'], [...new Set(secrets)]);
+    const pg = own.postgres;
+    if (pg.kind === 'rds') {
+      allow(
+        'DescribeDatabase',
+        ['rds:DescribeDBInstances'],
+        [
+          stack.formatArn({
+            service: 'rds',
+            region,
+            account,
+            resource: 'db',
+            resourceName: pg.dbInstanceIdentifier,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      );
+    } else if (pg.kind === 'aurora-global') {
+      allow(
+        'DescribeGlobalDatabase',
+        ['rds:DescribeGlobalClusters'],
+        [globalClusterArn(stack, account, pg.globalClusterIdentifier)],
+      );
+    }
+  }
+  if (has('postgresPromote')) {
+    const pg = own.postgres;
+    if (pg.kind === 'rds') {
+      allow(
+        'PromoteDatabase',
+        ['rds:PromoteReadReplica'],
+        [
+          stack.formatArn({
+            service: 'rds',
+            region,
+            account,
+            resource: 'db',
+            resourceName: pg.dbInstanceIdentifier,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      );
+    } else if (pg.kind === 'aurora-global') {
+      allow(
+        'PromoteGlobalDatabase',
+        ['rds:FailoverGlobalCluster', 'rds:SwitchoverGlobalCluster'],
+        [globalClusterArn(stack, account, pg.globalClusterIdentifier), pg.dbClusterArn],
+      );
+    }
+  }
+  return statements;
+}
+
+/** Aurora global clusters are global: their ARN has no region. */
+function globalClusterArn(stack: Stack, account: string, id: string): string {
+  return stack.formatArn({
+    service: 'rds',
+    region: '',
+    account,
+    resource: 'global-cluster',
+    resourceName: id,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** The ARN of a Secrets Manager secret's replica in `region` (same name and suffix, that region). */
+export function replicaSecretArn(arn: string, region: string): string {
+  const parts = arn.split(':');
+  parts[3] = region;
+  return parts.join(':');
+}
