@@ -1,5 +1,3 @@
-
-
 // ESM throughout (middy 5+ ships ESM only): ts-jest transpiles each file as an
 // ES module and `npm run build` does the type-checking.
 /** @type {import('jest').Config['transform']} */
@@ -22,7 +20,11 @@ const config = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/workflow/**/*.test.ts', '<rootDir>/test/infrastructure/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/test/unit/**/*.test.ts',
+        '<rootDir>/test/workflow/**/*.test.ts',
+        '<rootDir>/test/infrastructure/**/*.test.ts',
+      ],
     },
     {
       ...shared,

@@ -267,14 +267,12 @@ export interface SandboxStatus {
 
 export async function sandboxStatus(config: SandboxConfig): Promise<SandboxStatus> {
   const supervisor = supervisorFor(config);
-  const processes = supervisor
-    .list()
-    .map((proc) => ({
-      name: proc.name,
-      pid: proc.pid,
-      alive: supervisor.isRunning(proc.name),
-      logFile: proc.logFile,
-    }));
+  const processes = supervisor.list().map((proc) => ({
+    name: proc.name,
+    pid: proc.pid,
+    alive: supervisor.isRunning(proc.name),
+    logFile: proc.logFile,
+  }));
   if (!fs.existsSync(paths(config).endpoints)) return { running: false, processes };
   const endpoints = readEndpoints(config);
   const motoUp = await fetch(`${endpoints.aws.endpoint}/moto-api/`).then(
