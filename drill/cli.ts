@@ -135,6 +135,7 @@ async function main(): Promise<number> {
     postgres: { synchronous },
   });
 
+  const started = Date.now();
   const progress = terminalProgress('drill');
   let tearingDown = false;
   const teardown = async () => {
@@ -164,7 +165,6 @@ async function main(): Promise<number> {
             );
             decide.approve(values.yes ? 'drill --yes' : 'unattended sandbox drill');
           };
-    const started = Date.now();
     const drill = await runDrill({
       endpoints,
       mode: values.alarm ? 'failover' : values['dry-run'] ? 'dryRun' : 'drill',

@@ -25,6 +25,8 @@ export interface RegionalAwsResources {
   snsTopicArn: string;
   evidenceBucket: string;
   lockTable: string;
+  /** Symmetric KMS key (alias/tradepulse-dr-evidence) that envelope-encrypts evidence such as audit exports. */
+  kmsKeyArn: string;
 }
 
 /** What the moto server was seeded with: the control-plane resources the workflows use. */

@@ -1,4 +1,5 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
@@ -38,6 +39,9 @@ export const FLAG_PARAMETERS: RegionalAwsResources['parameters'] = {
   deploymentFreeze: '/tradepulse/dr/DEPLOYMENT_FREEZE',
 };
 
+/** Alias of each region's symmetric key for envelope-encrypting evidence (audit exports). */
+export const EVIDENCE_KMS_ALIAS = 'alias/tradepulse-dr-evidence';
+
 export function awsClientConfig(endpoint: string, region: string) {
   return { endpoint, region, credentials: SANDBOX_AWS_CREDENTIALS, forcePathStyle: true, maxAttempts: 3 };
 }
@@ -73,7 +77,8 @@ export function recordTarget(endpoint: TradingEndpoint, region: string): string 
 /**
  * Seeds what the workflows need: the hosted zone with one weighted CNAME per trading
  * endpoint and region (primary weight 100, secondary 0), and in each region the trading
- * flags, an SNS topic, an Object-Lock evidence bucket and the lock/run-record table.
+ * flags, an SNS topic, an Object-Lock evidence bucket, a symmetric KMS key for evidence
+ * encryption (alias/tradepulse-dr-evidence) and the lock/run-record table.
  */
 export async function seedAwsResources(
   endpoint: string,
@@ -182,5 +187,17 @@ async function seedRegion(
     }),
   );
   dynamo.destroy();
-  return { parameters: FLAG_PARAMETERS, snsTopicArn: topic.TopicArn!, evidenceBucket, lockTable };
+
+  const kms = new KMSClient(config);
+  const key = await kms.send(
+    new CreateKeyCommand({
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      Description: `tradepulse-dr evidence encryption (${region})`,
+    }),
+  );
+  const kmsKeyArn = key.KeyMetadata!.Arn!;
+  await kms.send(new CreateAliasCommand({ AliasName: EVIDENCE_KMS_ALIAS, TargetKeyId: kmsKeyArn }));
+  kms.destroy();
+  return { parameters: FLAG_PARAMETERS, snsTopicArn: topic.TopicArn!, evidenceBucket, lockTable, kmsKeyArn };
 }
