@@ -24,7 +24,13 @@ export function topologyFromSandbox(
     },
     kafka: { brokers: r.kafka.brokers },
     redis: { host: r.redis.host, port: r.redis.port },
-    aws: { ...resources.regional[r.region]!, eventBusName: 'default' },
+    aws: (({ parameters, snsTopicArn, evidenceBucket, lockTable }) => ({
+      parameters,
+      snsTopicArn,
+      evidenceBucket,
+      lockTable,
+      eventBusName: 'default',
+    }))(resources.regional[r.region]!),
   });
   return parseTopology(
     {
