@@ -6,10 +6,11 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel as EsbuildLogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Topology } from '../lambdas/shared/topology';
+import { stepBundlingOptions } from './step-bundling';
 
 /** The repository root: `lib/` sits directly under it. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,19 +20,6 @@ export const STEP_RUNTIME = Runtime.NODEJS_22_X;
 
 /** Lambda's limit on the total size of a function's environment variables. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
-
-/**
- * ESM bundles of CommonJS dependencies (pg, kafkajs, ioredis) still call `require` for Node
- * built-ins and read `__dirname` on some error paths; give them both.
- */
-export const ESM_REQUIRE_BANNER = [
-  "import { createRequire as __drCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __drFileURLToPath } from 'node:url';",
-  "import { dirname as __drDirname } from 'node:path';",
-  'const require = __drCreateRequire(import.meta.url);',
-  'const __filename = __drFileURLToPath(import.meta.url);',
-  'const __dirname = __drDirname(__filename);',
-].join(' ');
 
 /** Where a step that reaches PostgreSQL, Kafka or Redis runs. */
 export interface StepNetwork {
@@ -187,16 +175,7 @@ export class DrStepFunction extends Construct {
           }
         : {}),
       bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        logLevel: EsbuildLogLevel.WARNING,
-        externalModules: props.bundleAwsSdk ? [] : ['@aws-sdk/*'],
+        ...stepBundlingOptions(props.bundleAwsSdk ?? false),
         ...(props.bundleValidationDataset
           ? {
               commandHooks: {

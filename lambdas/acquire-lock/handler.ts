@@ -1,4 +1,7 @@
+import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
+import { lockProvider } from '../shared/providers/lock';
 import { acquireLockStep } from './logic';
 
-export const handler = lambdaHandler(acquireLockStep);
+/** Deployed with only the adapters its logic declares: lock. */
+export const handler = lambdaHandler(acquireLockStep, fromEnvironment(lockProvider));

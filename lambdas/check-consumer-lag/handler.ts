@@ -1,4 +1,7 @@
+import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
+import { kafkaProvider } from '../shared/providers/kafka';
 import { checkConsumerLagStep } from './logic';
 
-export const handler = lambdaHandler(checkConsumerLagStep);
+/** Deployed with only the adapters its logic declares: kafka. */
+export const handler = lambdaHandler(checkConsumerLagStep, fromEnvironment(kafkaProvider));

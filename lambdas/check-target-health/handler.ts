@@ -1,4 +1,12 @@
+import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
+import { kafkaProvider } from '../shared/providers/kafka';
+import { postgresProvider } from '../shared/providers/postgres';
+import { redisProvider } from '../shared/providers/redis';
 import { checkTargetHealthStep } from './logic';
 
-export const handler = lambdaHandler(checkTargetHealthStep);
+/** Deployed with only the adapters its logic declares: postgres, kafka, redis. */
+export const handler = lambdaHandler(
+  checkTargetHealthStep,
+  fromEnvironment(postgresProvider, kafkaProvider, redisProvider),
+);

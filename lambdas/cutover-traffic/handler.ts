@@ -1,4 +1,7 @@
+import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
+import { routerProvider } from '../shared/providers/router';
 import { cutoverTrafficStep } from './logic';
 
-export const handler = lambdaHandler(cutoverTrafficStep);
+/** Deployed with only the adapters its logic declares: router. */
+export const handler = lambdaHandler(cutoverTrafficStep, fromEnvironment(routerProvider));

@@ -1,4 +1,7 @@
+import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
+import { runRecordsProvider } from '../shared/providers/run-records';
 import { evaluateRpoGateStep } from './logic';
 
-export const handler = lambdaHandler(evaluateRpoGateStep);
+/** Deployed with only the adapters its logic declares: runRecords. */
+export const handler = lambdaHandler(evaluateRpoGateStep, fromEnvironment(runRecordsProvider));

@@ -1,4 +1,8 @@
+import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
+import { eventsProvider } from '../shared/providers/events';
+import { flagsProvider } from '../shared/providers/flags';
 import { freezeDeploymentsStep } from './logic';
 
-export const handler = lambdaHandler(freezeDeploymentsStep);
+/** Deployed with only the adapters its logic declares: flags, events. */
+export const handler = lambdaHandler(freezeDeploymentsStep, fromEnvironment(flagsProvider, eventsProvider));

@@ -1,4 +1,7 @@
+import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
+import { postgresProvider } from '../shared/providers/postgres';
 import { promotePostgresStep } from './logic';
 
-export const handler = lambdaHandler(promotePostgresStep);
+/** Deployed with only the adapters its logic declares: postgres. */
+export const handler = lambdaHandler(promotePostgresStep, fromEnvironment(postgresProvider));

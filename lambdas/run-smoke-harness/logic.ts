@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DrDependencies } from '../shared/dependencies';
 import { RunSchema } from '../shared/run';
 import { defineStep } from '../shared/step';

@@ -1,8 +1,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAwsClients, type AwsClients } from './adapters/aws/clients';
-import { DependencyPool, runIdOf, type AllDependencies } from './build-dependencies';
+import { awsClientCache } from './adapters/aws/client-config';
+import type { DependencyProvider } from './lambda-handler';
 import { InvalidInputError } from './errors';
+import {
+  OpenedProviders,
+  runIdOf,
+  type BaseDependencies,
+  type Provided,
+  type Provider,
+} from './providers/provider';
 import { parseTopology } from './topology';
 
 /** Throws, naming the variable, when the deployment forgot to set it. */
@@ -12,35 +19,38 @@ export function requireEnv(name: string): string {
   return value;
 }
 
-let pool: DependencyPool | undefined;
-
 /**
- * A deployed step's dependencies: the topology CDK put in DR_TOPOLOGY (validated), the
- * function's own region, clients and connections created once per execution environment.
+ * A deployed step's dependencies, from exactly the providers its handler lists: the
+ * topology CDK put in DR_TOPOLOGY (validated), the function's own region, SDK clients and
+ * connections created once per execution environment (on the first invocation, so a bad
+ * environment is reported as the step's InvalidInputError rather than an init crash).
  */
-export function dependenciesFromEnvironment(): (event: unknown) => AllDependencies {
-  if (!pool) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(requireEnv('DR_TOPOLOGY'));
-    } catch (err) {
-      throw err instanceof InvalidInputError
-        ? err
-        : new InvalidInputError(`DR_TOPOLOGY is not valid JSON: ${(err as Error).message}`);
+export function fromEnvironment<const C extends readonly Provider<object>[]>(
+  ...providers: C
+): DependencyProvider<BaseDependencies & Provided<C>> {
+  let opened: OpenedProviders<Provided<C>> | undefined;
+  return (event) => {
+    if (!opened) {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(requireEnv('DR_TOPOLOGY'));
+      } catch (err) {
+        throw err instanceof InvalidInputError
+          ? err
+          : new InvalidInputError(`DR_TOPOLOGY is not valid JSON: ${(err as Error).message}`);
+      }
+      opened = new OpenedProviders<Provided<C>>(
+        {
+          topology: parseTopology(raw, 'DR_TOPOLOGY'),
+          region: requireEnv('AWS_REGION'),
+          aws: awsClientCache((region) => ({ region })).client,
+          datasetFile:
+            process.env.DR_VALIDATION_DATASET ??
+            path.join(path.dirname(fileURLToPath(import.meta.url)), 'sample.csv'),
+        },
+        providers,
+      );
     }
-    const clients = new Map<string, AwsClients>();
-    pool = new DependencyPool({
-      topology: parseTopology(raw, 'DR_TOPOLOGY'),
-      region: requireEnv('AWS_REGION'),
-      aws: (region) => {
-        if (!clients.has(region)) clients.set(region, createAwsClients({ region }));
-        return clients.get(region)!;
-      },
-      datasetFile:
-        process.env.DR_VALIDATION_DATASET ??
-        path.join(path.dirname(fileURLToPath(import.meta.url)), 'sample.csv'),
-    });
-  }
-  const current = pool;
-  return (event) => current.forRun(runIdOf(event));
+    return opened.forRun(runIdOf(event));
+  };
 }

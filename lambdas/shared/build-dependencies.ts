@@ -1,16 +1,5 @@
-import fs from 'node:fs/promises';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createArcClusterClients, type AwsClients } from './adapters/aws/clients';
-import { ArcRoutingControlRouter } from './adapters/aws/arc-router';
-import { DynamoDbLockStore } from './adapters/aws/dynamodb-lock';
-import { DynamoDbSentNotificationLedger } from './adapters/aws/dynamodb-notification-ledger';
-import { DynamoDbRunRecordStore } from './adapters/aws/dynamodb-run-records';
-import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher';
-import { Route53WeightedRouter } from './adapters/aws/route53-router';
-import { S3EvidenceStore } from './adapters/aws/s3-evidence-store';
-import { SnsNotifier } from './adapters/aws/sns-notifier';
-import { SsmTradingFlags } from './adapters/aws/ssm-flags';
+import { awsClientConfig, type AwsClientSource } from './adapters/aws/client-config';
+import type { AwsClients } from './adapters/aws/clients';
 import type {
   KafkaAdapter,
   PostgresAdapter,
@@ -18,17 +7,28 @@ import type {
   TradingFlags,
   TrafficRouter,
 } from './adapters/contracts';
-import { KafkajsAdapter } from './adapters/kafka/kafkajs-adapter';
-import { createPostgresAdapter, type PostgresAdapterOptions } from './adapters/postgres';
-import { IoredisAdapter } from './adapters/redis/ioredis-adapter';
-import { S3SnapshotSource } from './adapters/redis/s3-snapshot-source';
-import type { AcknowledgedJournal, DrDependencies } from './dependencies';
-import { InvalidInputError } from './errors';
+import type { PostgresAdapterOptions } from './adapters/postgres';
+import type { AcknowledgedJournal } from './dependencies';
 import type { Topology } from './topology';
-import { postgresSmokeSink, type SmokeSink } from '../run-smoke-harness/postgres-smoke-sink';
-import type { SmokeDependencies } from '../run-smoke-harness/logic';
+import type { SmokeSink } from '../run-smoke-harness/postgres-smoke-sink';
+import {
+  ALL_PROVIDERS,
+  flagsProvider,
+  kafkaProvider,
+  postgresProvider,
+  redisProvider,
+  routerProvider,
+  smokeSinkProvider,
+} from './providers/all';
+import {
+  OpenedProviders,
+  type AllDependencies,
+  type OpenProvider,
+  type Provided,
+  type ProviderContext,
+} from './providers/provider';
 
-export type AllDependencies = DrDependencies & SmokeDependencies;
+export { runIdOf, type AllDependencies } from './providers/provider';
 
 export interface BuildOptions {
   topology: Topology;
@@ -44,145 +44,68 @@ export interface BuildOptions {
 }
 
 /**
- * Long-lived adapters (database connections) for one process: built once, reused by every
- * step invocation. Per-run adapters (notifier, router) are made by `forRun`.
+ * Every step's dependencies for one process (the local runner, the drill, integration
+ * tests): all the providers a deployed step picks from, opened once over the caller's SDK
+ * clients. Long-lived adapters (database connections) are reused by every invocation.
  */
 export class DependencyPool {
-  private readonly postgresByRegion = new Map<string, PostgresAdapter>();
-  private readonly redisByRegion = new Map<string, RedisAdapter>();
-  private readonly kafkaByRoute = new Map<string, KafkaAdapter>();
+  private readonly providers: OpenedProviders<Provided<typeof ALL_PROVIDERS>>;
+  private readonly opened = new Map<string, OpenProvider<object>>();
 
-  constructor(readonly options: BuildOptions) {}
+  constructor(readonly options: BuildOptions) {
+    const rds = new Map<string, AwsClients[keyof AwsClients]>();
+    // The caller's clients for the services it configured; RDS (never in the sandbox) from the plain settings.
+    const aws: AwsClientSource = (region, kind, make) => {
+      if (kind !== 'rds') return options.aws(region)[kind as Exclude<typeof kind, 'rds'>] as never;
+      if (!rds.has(region)) rds.set(region, make(awsClientConfig({ region })));
+      return rds.get(region) as never;
+    };
+    const context: ProviderContext = {
+      topology: options.topology,
+      region: options.region,
+      aws,
+      datasetFile: options.datasetFile,
+      ...(options.postgres ? { postgres: options.postgres } : {}),
+      ...(options.journal ? { journal: options.journal } : {}),
+    };
+    this.providers = new OpenedProviders(context, ALL_PROVIDERS);
+    ALL_PROVIDERS.forEach((p, i) => this.opened.set(p.name, this.providers.opened[i]!));
+  }
 
-  private regionOf(region: string) {
-    const found = this.options.topology.regions[region];
-    if (!found) throw new InvalidInputError(`region '${region}' is not in the topology`);
-    return found;
+  private slice<P>(provider: { name: string }): P {
+    return this.opened.get(provider.name)!.forRun('pool') as P;
   }
 
   postgres(region: string): PostgresAdapter {
-    let adapter = this.postgresByRegion.get(region);
-    if (!adapter) {
-      const topology = this.regionOf(region).postgres;
-      const rds = topology.kind === 'self-managed' ? {} : { rds: new RDSClient({ region }) };
-      adapter = createPostgresAdapter(topology, { ...rds, ...this.options.postgres });
-      this.postgresByRegion.set(region, adapter);
-    }
-    return adapter;
+    return this.slice<Pick<AllDependencies, 'postgres'>>(postgresProvider).postgres(region);
   }
 
   redis(region: string): RedisAdapter {
-    let adapter = this.redisByRegion.get(region);
-    if (!adapter) {
-      const { redis, aws } = this.regionOf(region);
-      adapter = new IoredisAdapter({
-        host: redis.host,
-        port: redis.port,
-        snapshots: new S3SnapshotSource({ s3: this.options.aws(region).s3, bucket: aws.evidenceBucket }),
-      });
-      this.redisByRegion.set(region, adapter);
-    }
-    return adapter;
+    return this.slice<Pick<AllDependencies, 'redis'>>(redisProvider).redis(region);
   }
 
   kafka(source: string, target: string): KafkaAdapter {
-    const key = `${source}->${target}`;
-    let adapter = this.kafkaByRoute.get(key);
-    if (!adapter) {
-      const { kafka } = this.options.topology;
-      adapter = new KafkajsAdapter({
-        sourceBrokers: this.regionOf(source).kafka.brokers,
-        targetBrokers: this.regionOf(target).kafka.brokers,
-        sourceAlias: kafka.sourceAliases[source]!,
-        targetAlias: kafka.sourceAliases[target]!,
-        criticalTopics: kafka.criticalTopics,
-      });
-      this.kafkaByRoute.set(key, adapter);
-    }
-    return adapter;
+    return this.slice<Pick<AllDependencies, 'kafka'>>(kafkaProvider).kafka(source, target);
   }
 
   flags(region: string): TradingFlags {
-    return new SsmTradingFlags({
-      ssm: this.options.aws(region).ssm,
-      parameters: this.regionOf(region).aws.parameters,
-    });
+    return this.slice<Pick<AllDependencies, 'flags'>>(flagsProvider).flags(region);
   }
 
   router(runId: string): TrafficRouter {
-    const { dns } = this.options.topology;
-    if (dns.method === 'arc-routing-control' && dns.arc) {
-      return new ArcRoutingControlRouter({
-        clusters: createArcClusterClients(dns.arc.clusterEndpoints),
-        routingControlArns: dns.arc.routingControlArns,
-      });
-    }
-    return new Route53WeightedRouter({ route53: this.options.aws(this.options.region).route53, dns, runId });
+    return (this.opened.get(routerProvider.name)!.forRun(runId) as Pick<AllDependencies, 'router'>).router;
   }
 
   smokeSink(region: string): SmokeSink {
-    const pg = this.regionOf(region).postgres;
-    return postgresSmokeSink(
-      { host: pg.host, port: pg.port, database: pg.database, user: pg.operatorUser },
-      pg.applicationUser,
-    );
+    return this.slice<Pick<AllDependencies, 'smokeSink'>>(smokeSinkProvider).smokeSink(region);
   }
 
   /** The dependencies one step invocation of run `runId` gets. */
   forRun(runId: string): AllDependencies {
-    const { topology, region } = this.options;
-    const own = this.regionOf(region);
-    const clients = this.options.aws(region);
-    return {
-      topology,
-      region,
-      lock: new DynamoDbLockStore({ dynamodb: clients.dynamodb, tableName: own.aws.lockTable }),
-      runRecords: new DynamoDbRunRecordStore({ dynamodb: clients.dynamodb, tableName: own.aws.lockTable }),
-      notifier: new SnsNotifier({
-        sns: clients.sns,
-        topicArn: own.aws.snsTopicArn,
-        runId,
-        ledger: new DynamoDbSentNotificationLedger({
-          dynamodb: clients.dynamodb,
-          tableName: own.aws.lockTable,
-          runId,
-        }),
-      }),
-      events: new EventBridgePublisher({
-        eventBridge: clients.eventBridge,
-        eventBusName: own.aws.eventBusName,
-      }),
-      flags: (r) => this.flags(r),
-      router: this.router(runId),
-      evidence: new S3EvidenceStore({ s3: clients.s3, bucket: own.aws.evidenceBucket }),
-      postgres: (r) => this.postgres(r),
-      kafka: (s, t) => this.kafka(s, t),
-      redis: (r) => this.redis(r),
-      ...(this.options.journal ? { journal: this.options.journal } : {}),
-      sleep: (ms) => sleep(ms),
-      dataset: async () => ({
-        name: this.options.datasetFile,
-        csv: await fs.readFile(this.options.datasetFile, 'utf8'),
-      }),
-      smokeSink: (r) => this.smokeSink(r),
-    };
+    return this.providers.forRun(runId);
   }
 
   async close(): Promise<void> {
-    const all = [
-      ...this.postgresByRegion.values(),
-      ...this.redisByRegion.values(),
-      ...this.kafkaByRoute.values(),
-    ];
-    await Promise.allSettled(all.map((a) => a.close()));
-    this.postgresByRegion.clear();
-    this.redisByRegion.clear();
-    this.kafkaByRoute.clear();
+    await this.providers.close();
   }
-}
-
-/** The run id a step event carries, if any (ValidateInput's event carries the execution name). */
-export function runIdOf(event: unknown): string {
-  const e = event as { run?: { runId?: string }; execution?: { name?: string } } | null;
-  return e?.run?.runId ?? e?.execution?.name ?? 'unknown-run';
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const RUN_MODES = ['failover', 'drill', 'dryRun'] as const;
 export type RunMode = (typeof RUN_MODES)[number];

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunSchema } from './run';
 
 /** Every step after validation receives the validated run, and the earlier steps' results where it needs them. */

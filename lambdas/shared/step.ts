@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { StepAction, StepEvidence, StepResult } from './evidence';
 import { InvalidInputError, classifyError } from './errors';
 import { formatIssues } from './topology';

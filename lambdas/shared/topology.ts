@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The one typed description of what tradepulse-dr protects and how: regions and their

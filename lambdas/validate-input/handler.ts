@@ -1,4 +1,6 @@
+import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
 import { validateInputStep } from './logic';
 
-export const handler = lambdaHandler(validateInputStep);
+/** Deployed with only the adapters its logic declares (none: topology and region). */
+export const handler = lambdaHandler(validateInputStep, fromEnvironment());

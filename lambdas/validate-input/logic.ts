@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DrDependencies } from '../shared/dependencies';
 import { InvalidInputError } from '../shared/errors';
 import { ExecutionInputSchema, type Run } from '../shared/run';

@@ -1,4 +1,13 @@
+import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
+import { kafkaProvider } from '../shared/providers/kafka';
+import { postgresProvider } from '../shared/providers/postgres';
+import { redisProvider } from '../shared/providers/redis';
+import { runRecordsProvider } from '../shared/providers/run-records';
 import { waitForDrainStep } from './logic';
 
-export const handler = lambdaHandler(waitForDrainStep);
+/** Deployed with only the adapters its logic declares: postgres, kafka, redis, runRecords. */
+export const handler = lambdaHandler(
+  waitForDrainStep,
+  fromEnvironment(postgresProvider, kafkaProvider, redisProvider, runRecordsProvider),
+);

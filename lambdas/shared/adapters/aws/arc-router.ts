@@ -7,7 +7,7 @@ import { InvalidInputError, TransientError } from '../../errors';
 import { TRADING_ENDPOINTS } from '../../topology';
 import type { DnsCutoverResult, TrafficRouter } from '../contracts';
 import { awsErrorName } from './aws-call';
-import type { ArcClusterClient } from './clients';
+import type { ArcClusterClient } from './arc-clients';
 
 export interface ArcRoutingControlRouterOptions {
   /** One client per regional cluster endpoint (createArcClusterClients), tried in this order. */

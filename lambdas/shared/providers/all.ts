@@ -1,0 +1,40 @@
+import { eventsProvider } from './events';
+import { evidenceProvider } from './evidence';
+import { flagsProvider } from './flags';
+import { kafkaProvider } from './kafka';
+import { lockProvider } from './lock';
+import { notifierProvider } from './notifier';
+import { postgresProvider } from './postgres';
+import { redisProvider } from './redis';
+import { routerProvider } from './router';
+import { runRecordsProvider } from './run-records';
+import { smokeSinkProvider } from './smoke-sink';
+
+/** Every provider: what the local runner's DependencyPool opens (a deployed step lists only its own). */
+export const ALL_PROVIDERS = [
+  lockProvider,
+  runRecordsProvider,
+  notifierProvider,
+  eventsProvider,
+  flagsProvider,
+  routerProvider,
+  evidenceProvider,
+  postgresProvider,
+  kafkaProvider,
+  redisProvider,
+  smokeSinkProvider,
+] as const;
+
+export {
+  eventsProvider,
+  evidenceProvider,
+  flagsProvider,
+  kafkaProvider,
+  lockProvider,
+  notifierProvider,
+  postgresProvider,
+  redisProvider,
+  routerProvider,
+  runRecordsProvider,
+  smokeSinkProvider,
+};
