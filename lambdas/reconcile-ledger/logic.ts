@@ -1,13 +1,14 @@
 import type { LedgerAggregates } from '../shared/adapters/contracts';
 import type { DrDependencies } from '../shared/dependencies';
-import { compareLedgerAggregates, seqRanges, type LedgerFinding } from '../shared/ledger/compare-aggregates';
+import { reconcileLedger } from '../shared/ledger/reconcile';
 import { RunWithStepsInputSchema, resultOf } from '../shared/schemas';
 import { defineStep } from '../shared/step';
 
 /**
- * Ledger reconciliation on the promoted cluster: aggregates against the last healthy
- * snapshot, and in drills against the load generator's journal of acknowledged writes
- * (an acknowledged write that is missing is SEV-1).
+ * Ledger reconciliation on the promoted cluster (shared/ledger/reconcile.ts): aggregates
+ * split at the last healthy snapshot's horizon and compared exactly with it, and in drills
+ * the load generator's journal of acknowledged writes (an acknowledged write that is
+ * missing is SEV-1). Writes after the snapshot are reported as expected.
  */
 export const reconcileLedgerStep = defineStep({
   name: 'reconcile-ledger',
@@ -18,29 +19,11 @@ export const reconcileLedgerStep = defineStep({
       'waitForDrain',
     );
     const target = deps.postgres(run.targetRegion);
-    const found = await target.ledgerAggregates();
-    const findings: LedgerFinding[] = compareLedgerAggregates(baseline.aggregates, found);
-
-    let journal: { acknowledged: number; missing: number } | null = null;
-    if (deps.journal) {
-      journal = { acknowledged: 0, missing: 0 };
-      for (const { table, writerId, seqs } of await deps.journal.acknowledgedPostgresWrites()) {
-        journal.acknowledged += seqs.length;
-        const missing = await target.missingSequences(table, writerId, seqs);
-        journal.missing += missing.length;
-        if (missing.length > 0) {
-          findings.push({
-            table,
-            key: `writer ${writerId} seq ${seqRanges(missing)}`,
-            expected: `${seqs.length} acknowledged`,
-            found: `${seqs.length - missing.length} present, ${missing.length} missing`,
-            classification: 'missing-acknowledged-write',
-            sev1: true,
-          });
-        }
-      }
-    }
-    const sev1 = findings.some((f) => f.sev1);
+    const { sev1, findings, journal, found, counts } = await reconcileLedger({
+      baseline: baseline.aggregates,
+      target,
+      journal: deps.journal,
+    });
     if (!run.dryRun)
       await deps.runRecords.append(run.runId, {
         kind: 'ledger.reconciliation',
@@ -55,6 +38,8 @@ export const reconcileLedgerStep = defineStep({
         foundLsn: found.lsn,
         tables: found.tables,
         journal,
+        findingsByClassification: counts,
+        ...(found.horizon ? { afterSnapshot: found.horizon.after.tables } : {}),
       },
       changes: [],
       result: { parity: !sev1, sev1, findings, journal, aggregates: { tables: found.tables } },

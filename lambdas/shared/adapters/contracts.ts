@@ -28,14 +28,91 @@ export interface PostgresNodeStatus {
   error?: string;
 }
 
+/** Row count and exact decimal sums (strings, PostgreSQL's shortest form) of a set of rows. */
+export interface LedgerFigures {
+  rows: number;
+  quantitySum?: string;
+  notionalSum?: string;
+}
+
+/** Figures per key of one dimension: table → key (account id, symbol) → figures. */
+export type LedgerFiguresByKey = Record<string, Record<string, LedgerFigures>>;
+
+/**
+ * What a snapshot could hold: rows beyond it were written after it was taken. Load-generator
+ * rows (writer_id + seq) are placed by sequence number, rows of other sources by their
+ * timestamp against `capturedAt`.
+ */
+export interface LedgerHorizon {
+  capturedAt: string;
+  /**
+   * Per writer (orders, fills and risk events together): its highest seq in the snapshot,
+   * the seqs below it the snapshot did not hold, and how many rows it held.
+   */
+  writers: Record<string, { maxSeq: number; gaps: number[]; rows?: number }>;
+  /** Per table, the seq up to which rows of writers not in `writers` count as in the snapshot (baselines without per-writer figures). @default 0 */
+  maxSeq?: Record<string, number>;
+}
+
+/** The promoted cluster's figures split at a baseline's horizon (see LedgerHorizon). */
+export interface LedgerHorizonSplit {
+  /** The horizon the figures were split at (gaps left out). */
+  capturedAt: string;
+  writerMaxSeq: Record<string, number>;
+  /** Figures of the rows the snapshot could hold: these must equal the baseline's exactly. */
+  within: {
+    tables: Record<string, LedgerFigures>;
+    byAccount: LedgerFiguresByKey;
+    byInstrument: LedgerFiguresByKey;
+    /** table → writer → rows. */
+    byWriter: Record<string, Record<string, number>>;
+    balancesByAccount: Record<string, string>;
+    positionsByAccountInstrument: Record<string, string>;
+    /** Writers with fewer rows than the snapshot: the seqs it held (within the gap window below the writer's highest) that are gone. */
+    missingSeqs?: Record<string, number[]>;
+  };
+  /** Rows written after the snapshot (expected; reported, not SEV-1). */
+  after: {
+    /** table → rows. */
+    tables: Record<string, number>;
+    /** table → account → rows. */
+    byAccount: Record<string, Record<string, number>>;
+    /** table → instrument → rows. */
+    byInstrument: Record<string, Record<string, number>>;
+    /** table → writer → rows. */
+    byWriter: Record<string, Record<string, number>>;
+    /** Sequence ranges per writer over orders, fills and risk events together; `truncated` when capped. */
+    writerRanges: Record<string, { ranges: [number, number][]; truncated: boolean }>;
+    /** table → rows without a writer id, timestamped after `capturedAt`. */
+    untracked: Record<string, number>;
+  };
+}
+
 /** Counts, sums and balances over the canonical tables, comparable across clusters. */
 export interface LedgerAggregates {
   capturedAt: string;
   lsn: string | null;
-  tables: Record<string, { rows: number; quantitySum?: string; notionalSum?: string }>;
+  tables: Record<string, LedgerFigures>;
+  /** `ACC-0001:USD` → balance. */
   balancesByAccount: Record<string, string>;
+  /** `ACC-0001:AAPL` → net quantity. */
   positionsByAccountInstrument: Record<string, string>;
   maxSeq: Record<string, number>;
+  /** orders, fills and risk_events per account. Absent in aggregates captured before it existed. */
+  byAccount?: LedgerFiguresByKey;
+  /** orders, fills and risk_events per instrument (rows without one are counted per table and account only). */
+  byInstrument?: LedgerFiguresByKey;
+  /** table → writer id → its rows and highest seq (load-generator rows only). */
+  byWriter?: Record<string, Record<string, { rows: number; maxSeq: number }>>;
+  /** writer id → seqs below its highest (within a bounded window) that no canonical table holds: in flight or failed when captured. */
+  writerGaps?: Record<string, number[]>;
+  /** Present when read against a baseline's horizon. */
+  horizon?: LedgerHorizonSplit;
+}
+
+export interface LedgerAggregatesOptions {
+  /** Also split every figure at this horizon (taken from the baseline being reconciled against). */
+  horizon?: LedgerHorizon;
 }
 
 export interface PostgresAdapter {
@@ -51,7 +128,8 @@ export interface PostgresAdapter {
   ): Promise<{ receiveLsn: string | null; replayLsn: string | null; waitedMs: number }>;
   /** Standby → primary (pg_promote / PromoteReadReplica / global cluster failover); confirms it is writable. */
   promote(): Promise<{ alreadyDone: boolean; timeline: number | null; mechanism: string }>;
-  ledgerAggregates(): Promise<LedgerAggregates>;
+  /** Aggregates in one consistent snapshot; with a horizon, also split into what a baseline could hold and what came after. */
+  ledgerAggregates(options?: LedgerAggregatesOptions): Promise<LedgerAggregates>;
   /** Of the given (writer, seq) acknowledged writes of a canonical table, those absent here. */
   missingSequences(
     table: 'orders' | 'fills' | 'risk_events',

@@ -1,4 +1,4 @@
-import type { PostgresAdapter } from '../contracts';
+import type { LedgerAggregatesOptions, PostgresAdapter } from '../contracts';
 import type { SequencedTable } from './ledger';
 import type { PostgresNode } from './node';
 
@@ -30,8 +30,8 @@ export abstract class PostgresAdapterBase implements PostgresAdapter {
     return this.node.waitForReplay(timeoutMs);
   }
 
-  ledgerAggregates() {
-    return this.node.ledgerAggregates();
+  ledgerAggregates(options?: LedgerAggregatesOptions) {
+    return this.node.ledgerAggregates(options);
   }
 
   missingSequences(table: SequencedTable, writerId: string, seqs: number[]) {

@@ -1,4 +1,9 @@
-import type { LedgerAggregates, PostgresAdapter, PostgresNodeStatus } from '../contracts';
+import type {
+  LedgerAggregates,
+  LedgerAggregatesOptions,
+  PostgresAdapter,
+  PostgresNodeStatus,
+} from '../contracts';
 import { NotReadyYetError, PromotionFailedError } from '../../errors';
 import { fenceNode, isInRecovery, probeWrite, unfenceNode, type ReadOnlyScope } from './fencing';
 import { readLedgerAggregates, readMissingSequences, type SequencedTable } from './ledger';
@@ -47,8 +52,8 @@ export class SqlPostgresNode implements PostgresNode {
     return mapErrors(() => waitForReplay(this.connection, timeoutMs, this.pollIntervalMs));
   }
 
-  ledgerAggregates(): Promise<LedgerAggregates> {
-    return mapErrors(() => readLedgerAggregates(this.connection));
+  ledgerAggregates(options?: LedgerAggregatesOptions): Promise<LedgerAggregates> {
+    return mapErrors(() => readLedgerAggregates(this.connection, options));
   }
 
   missingSequences(table: SequencedTable, writerId: string, seqs: number[]): Promise<number[]> {
