@@ -227,6 +227,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
     ) {
       log(`re-driving ${runId} from ${execution.failedState}`);
       const redriveFrom = execution.failedState;
+      await invoker.idle();
       await invoker.invoke('AcquireLock', { run: redriveRun(execution) }, 'RedriveReacquireLock');
       execution = await execute({ fromState: redriveFrom, input: execution.stateInputs[redriveFrom] });
       result.executions.push(execution);

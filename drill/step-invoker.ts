@@ -50,6 +50,7 @@ export function localStepInvoker(pool: DependencyPool, faults: InjectedFault[] =
   const handlers = new Map<string, ReturnType<typeof lambdaHandler<unknown, unknown, unknown>>>();
   const remaining = new Map(faults.map((f) => [`${f.step}:${f.when}`, f.times]));
   const invocations: InvocationRecord[] = [];
+  const inFlight = new Set<Promise<unknown>>();
   const crash = (step: string, when: 'before' | 'after') => {
     const key = `${step}:${when}`;
     const left = remaining.get(key) ?? 0;
@@ -59,7 +60,7 @@ export function localStepInvoker(pool: DependencyPool, faults: InjectedFault[] =
       `injected crash in ${step} (${when === 'before' ? 'before it acted' : 'after it acted, before it answered'})`,
     );
   };
-  const invoke = async (step: string, event: unknown, state: string): Promise<unknown> => {
+  const run = async (step: string, event: unknown, state: string): Promise<unknown> => {
     const definition = STEP_FUNCTIONS[step as StepFunctionName] as AnyStep | undefined;
     if (!definition) throw new Error(`no Lambda step named ${step}`);
     const handler = handlers.get(step) ?? lambdaHandler(definition, (ev) => pool.forRun(runIdOf(ev)));
@@ -85,5 +86,18 @@ export function localStepInvoker(pool: DependencyPool, faults: InjectedFault[] =
       });
     }
   };
-  return { invoke, invocations };
+  const invoke = (step: string, event: unknown, state: string): Promise<unknown> => {
+    const call = run(step, event, state);
+    inFlight.add(call);
+    void call.finally(() => inFlight.delete(call)).catch(() => undefined);
+    return call;
+  };
+  /**
+   * Resolves once no step is running. A failed Parallel state leaves its other branches'
+   * Lambdas running to completion; an operator re-drives after they have stopped.
+   */
+  const idle = async () => {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  };
+  return { invoke, invocations, idle };
 }
