@@ -20,6 +20,7 @@ import { startLoadGenerator, type LoadGeneratorSummary } from '../workload';
 import { AuditTrailConsumer, kafkaContinuity, type KafkaContinuity } from './audit-consumer';
 import { seedHotFeatures } from './feature-seed';
 import { journalFile } from './journal-source';
+import { reconcileAcknowledgedWrites, type JournalReconciliation } from '../lambdas/shared/ledger/reconcile';
 import { localStepInvoker, type InjectedFault, type InvocationRecord } from './step-invoker';
 import { TradingGatewayView } from './trading-gateway';
 
@@ -58,7 +59,8 @@ export interface DrillRun {
   journalPath: string;
   gateway: { pausedAt?: number; resumedAt?: number };
   kafka: KafkaContinuity | null;
-  ackedWritesLost: { acknowledged: number; missing: number; missingSeqs: number[] } | null;
+  /** The journal's acknowledged writes looked up in the region writing at the end. */
+  ackedWritesLost: JournalReconciliation | null;
   approval: {
     requestedAt: number | null;
     decidedAt: number | null;
@@ -258,10 +260,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
       await audit.stop();
       result.kafka = kafkaContinuity(acknowledged, audit.consumed);
     }
-    result.ackedWritesLost = await countLostWrites(
-      pool,
+    result.ackedWritesLost = await reconcileAcknowledgedWrites(
       journal,
-      execution.status === 'SUCCEEDED' && options.mode !== 'dryRun' ? target : source,
+      pool.postgres(execution.status === 'SUCCEEDED' && options.mode !== 'dryRun' ? target : source),
     );
     return result;
   } finally {
@@ -278,23 +279,4 @@ function redriveRun(execution: LocalExecutionResult): unknown {
     ? (execution.stateInputs[execution.failedState] as { run?: unknown })
     : undefined;
   return failed?.run;
-}
-
-/** Acknowledged PostgreSQL writes (journal) missing from the region that is now the writer. */
-async function countLostWrites(
-  pool: DependencyPool,
-  journal: ReturnType<typeof journalFile>,
-  writerRegion: string,
-) {
-  let acknowledged = 0;
-  const missingSeqs: number[] = [];
-  for (const { table, writerId, seqs } of await journal.acknowledgedPostgresWrites()) {
-    acknowledged += seqs.length;
-    missingSeqs.push(...(await pool.postgres(writerRegion).missingSequences(table, writerId, seqs)));
-  }
-  return {
-    acknowledged,
-    missing: missingSeqs.length,
-    missingSeqs: missingSeqs.sort((a, b) => a - b).slice(0, 100),
-  };
 }
