@@ -6,7 +6,7 @@
  * usable, 2 bad input or Redis / the bucket unreachable, 3 unexpected failure.
  */
 import fs from 'node:fs';
-import path from 'node:path';
+import { CliInputError, writeAtomically } from './cli-output';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { S3SnapshotSource } from '../lambdas/shared/adapters/redis/s3-snapshot-source';
@@ -19,10 +19,6 @@ import {
   parseFeatureParityArgs,
   type FeatureParityArgs,
 } from './feature-parity-cli-args';
-
-class CliInputError extends Error {
-  override name = 'CliInputError';
-}
 
 function s3For(args: FeatureParityArgs): { s3: S3Client; region: string } {
   if (args.sandbox) {
@@ -98,19 +94,6 @@ function explainStoreError(err: unknown, args: FeatureParityArgs, region: string
   )
     return new CliInputError(`${where}: ${e.name}: ${message}`);
   return err instanceof Error ? err : new Error(message);
-}
-
-function writeAtomically(file: string, content: string): void {
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) throw new CliInputError(`cannot write ${file}: directory ${dir} does not exist`);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(temp, content);
-    fs.renameSync(temp, file);
-  } catch (err) {
-    fs.rmSync(temp, { force: true });
-    throw new CliInputError(`cannot write ${file}: ${(err as Error).message}`);
-  }
 }
 
 const num = (n: number) => (Number.isInteger(n) ? String(n) : n.toPrecision(6).replace(/\.?0+(e|$)/, '$1'));

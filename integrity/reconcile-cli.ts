@@ -7,7 +7,7 @@
  * Exit status: 0 parity, 1 SEV-1 findings, 2 bad input or PostgreSQL unreachable, 3 unexpected failure.
  */
 import fs from 'node:fs';
-import path from 'node:path';
+import { CliInputError, writeAtomically } from './cli-output';
 import { journalFile } from '../drill/journal-source';
 import type { LedgerAggregates } from '../lambdas/shared/adapters/contracts';
 import { SelfManagedPostgresAdapter } from '../lambdas/shared/adapters/postgres';
@@ -19,11 +19,6 @@ import {
 } from '../lambdas/shared/ledger/reconcile';
 import { readJournal } from '../workload/journal';
 import { parseReconcileArgs, RECONCILE_USAGE, type PostgresTarget } from './reconcile-cli-args';
-
-/** Bad input: exit 2 with this message. */
-class CliInputError extends Error {
-  override name = 'CliInputError';
-}
 
 const where = (t: PostgresTarget) => `PostgreSQL ${t.host}:${t.port}/${t.database} as ${t.user}`;
 
@@ -56,20 +51,6 @@ function explainPostgresError(err: unknown, t: PostgresTarget): Error {
   if (/relation .* does not exist/.test(message))
     return new CliInputError(`${where(t)} does not have the canonical tables (${message}); wrong database?`);
   return err instanceof Error ? err : new Error(message);
-}
-
-/** Writes next to the target under a temporary name and renames when complete: never a partial file. */
-function writeAtomically(file: string, content: string): void {
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) throw new CliInputError(`cannot write ${file}: directory ${dir} does not exist`);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(temp, content);
-    fs.renameSync(temp, file);
-  } catch (err) {
-    fs.rmSync(temp, { force: true });
-    throw new CliInputError(`cannot write ${file}: ${(err as Error).message}`);
-  }
 }
 
 function readBaseline(file: string): { aggregates: LedgerAggregates; from: string } {
