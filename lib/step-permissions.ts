@@ -211,16 +211,7 @@ export function statementsFor(
       allow(
         'DescribeDatabase',
         ['rds:DescribeDBInstances'],
-        [
-          stack.formatArn({
-            service: 'rds',
-            region,
-            account,
-            resource: 'db',
-            resourceName: pg.dbInstanceIdentifier,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
+        [dbInstanceArn(stack, account, region, pg.dbInstanceIdentifier)],
       );
     } else if (pg.kind === 'aurora-global') {
       allow(
@@ -236,16 +227,7 @@ export function statementsFor(
       allow(
         'PromoteDatabase',
         ['rds:PromoteReadReplica'],
-        [
-          stack.formatArn({
-            service: 'rds',
-            region,
-            account,
-            resource: 'db',
-            resourceName: pg.dbInstanceIdentifier,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
+        [dbInstanceArn(stack, account, region, pg.dbInstanceIdentifier)],
       );
     } else if (pg.kind === 'aurora-global') {
       allow(
@@ -259,6 +241,17 @@ export function statementsFor(
 }
 
 /** Aurora global clusters are global: their ARN has no region. */
+function dbInstanceArn(stack: Stack, account: string, region: string, id: string): string {
+  return stack.formatArn({
+    service: 'rds',
+    region,
+    account,
+    resource: 'db',
+    resourceName: id,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
 function globalClusterArn(stack: Stack, account: string, id: string): string {
   return stack.formatArn({
     service: 'rds',
