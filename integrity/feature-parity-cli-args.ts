@@ -1,13 +1,12 @@
 /**
  * Flags of `npm run feature-parity` (pure: every bad flag and view spec has a tested message).
  */
-import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import type { FeatureViewSpec } from '../lambdas/shared/features/compare';
 import { DEFAULT_FEATURE_VIEWS } from '../lambdas/shared/features/parity';
 import { FEATURE_SNAPSHOT_PREFIX } from '../lambdas/shared/feature-snapshot';
 import { formatIssues } from '../lambdas/shared/topology';
-import { parseArgsError, parsePort } from './reconcile-cli-args';
+import { parsePort, readFlags } from './cli-flags';
 
 export const FEATURE_PARITY_USAGE = `Usage:
   npm run feature-parity -- --redis-port N --bucket B [--sandbox NAME | --endpoint URL] [flags]
@@ -147,20 +146,10 @@ export function parseFeatureParityArgs(
   argv: string[],
   readFile: (file: string) => string,
 ): FeatureParityArgsResult {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
-  } catch (err) {
-    return { ok: false, message: parseArgsError(err) };
-  }
-  if (values.help) return { ok: true, help: true };
-  const problems: string[] = [];
-  const text = (name: string): string | undefined => {
-    const v = values[name];
-    if (typeof v !== 'string') return undefined;
-    if (v.trim() === '') problems.push(`--${name} must not be empty`);
-    return v;
-  };
+  const flags = readFlags(argv, FLAGS);
+  if ('message' in flags) return { ok: false, message: flags.message };
+  if ('help' in flags) return { ok: true, help: true };
+  const { values, problems, text } = flags;
   const port = parsePort(text('redis-port'), '--redis-port');
   if (typeof port === 'string') problems.push(port);
   const bucket = text('bucket');

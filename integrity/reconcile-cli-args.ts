@@ -1,7 +1,7 @@
 /**
  * Flags of `npm run reconcile` (pure: every bad flag has a tested message).
  */
-import { parseArgs } from 'node:util';
+import { parsePort, readFlags } from './cli-flags';
 
 export const RECONCILE_USAGE = `Usage:
   npm run reconcile -- --baseline <aggregates.json|manifest.json> --pg-port N [--journal file] [flags]
@@ -68,41 +68,11 @@ const FLAGS = {
   help: { type: 'boolean' },
 } as const;
 
-/** node:util parseArgs errors as one line naming the flag. */
-export function parseArgsError(err: unknown): string {
-  const e = err as { code?: string; message: string };
-  const flag = /'([^']+)'/.exec(e.message)?.[1];
-  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag ?? e.message}`;
-  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
-    return `unexpected argument ${flag ?? ''}: every value needs its --flag`;
-  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
-    return `${(flag ?? '').split(' ')[0] || 'a flag'}: ${e.message.replace(/^Option '[^']+' /, '')}`;
-  return e.message;
-}
-
-/** Parses a --pg-port style value; a message naming the flag when it is not a TCP port. */
-export function parsePort(value: string | undefined, flag: string): number | string {
-  if (value === undefined) return `${flag} is required`;
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > 65535)
-    return `${flag} must be a TCP port number (1-65535), got '${value}'`;
-  return Number(value);
-}
-
 export function parseReconcileArgs(argv: string[]): ReconcileArgsResult {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
-  } catch (err) {
-    return { ok: false, message: parseArgsError(err) };
-  }
-  if (values.help) return { ok: true, help: true };
-  const problems: string[] = [];
-  const text = (name: string): string | undefined => {
-    const v = values[name];
-    if (typeof v !== 'string') return undefined;
-    if (v.trim() === '') problems.push(`--${name} must not be empty`);
-    return v;
-  };
+  const flags = readFlags(argv, FLAGS);
+  if ('message' in flags) return { ok: false, message: flags.message };
+  if ('help' in flags) return { ok: true, help: true };
+  const { values, problems, text } = flags;
   const baseline = text('baseline');
   const capture = text('capture');
   if (baseline === undefined && capture === undefined)
