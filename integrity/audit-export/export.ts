@@ -32,7 +32,7 @@ import {
   type TableEvidence,
 } from './evidence';
 import { DEFAULT_FRAME_SIZE, FrameEncryptor, newEnvelopeHeader } from './framing';
-import { HashTap } from './hash-tap';
+import { HashTap } from '../../lambdas/shared/envelope/hash-tap';
 import { AUDIT_TABLE_SPECS, copySql, type AuditTable, type ExportWindow } from './tables';
 import { localSource, verifyTableFile } from './verify';
 

@@ -28,7 +28,7 @@ import {
   type TableEvidence,
 } from './evidence';
 import { FrameDecryptor, type EncryptionContext } from './framing';
-import { HashTap, discard } from './hash-tap';
+import { HashTap, discard } from '../../lambdas/shared/envelope/hash-tap';
 import { parseInstant, type AuditTable, type ExportWindow } from './tables';
 
 /** Where an export's files are read from: a local directory or an S3 prefix. */

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
-import type { ManifestPart } from '../../lambdas/shared/manifest';
+import type { ManifestPart } from '../manifest';
 
 /**
  * Passes bytes through unchanged, counting them and computing their SHA-256 on the way;
