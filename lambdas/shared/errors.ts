@@ -49,6 +49,11 @@ export class ResumeRecheckFailedError extends DrError {
   override name = 'ResumeRecheckFailedError';
 }
 
+/** A disposable restore target (backup validation) could not be restored or did not start. */
+export class RestoreFailedError extends DrError {
+  override name = 'RestoreFailedError';
+}
+
 /** Error names as they appear in the ASL. */
 export const ERROR_NAMES = {
   invalidInput: 'InvalidInputError',
@@ -60,6 +65,7 @@ export const ERROR_NAMES = {
   promotionFailed: 'PromotionFailedError',
   verificationFailed: 'VerificationFailedError',
   resumeRecheckFailed: 'ResumeRecheckFailedError',
+  restoreFailed: 'RestoreFailedError',
 } as const;
 
 const TRANSIENT_CODES = new Set([

@@ -295,3 +295,65 @@ export interface EvidenceStore {
     alreadyDone?: boolean;
   }>;
 }
+
+// ---------- Disposable restore targets (backup validation) ----------
+
+/** A PostgreSQL server restored from a backup, only for validating it; torn down afterwards. */
+export interface RestoredPostgres {
+  /** `sandbox-postgres` (a data directory + port owned by the sandbox), `rds-instance`, `aurora-cluster`. */
+  kind: 'sandbox-postgres' | 'rds-instance' | 'aurora-cluster';
+  /** Name of the disposable target (process name, DB instance or cluster identifier). */
+  targetId: string;
+  backupId: string;
+  host: string;
+  port: number;
+  database: string;
+  operatorUser: string;
+  applicationUser: string;
+  /** From the start of the restore until the server accepted connections, consistent and promoted. */
+  restoreMs: number;
+  /** Bytes restored, WAL position reached, data directory, AWS status: evidence. */
+  details: Record<string, unknown>;
+}
+
+/** A canary Redis loaded from a backup's RDB. */
+export interface RestoredRedis {
+  kind: 'sandbox-redis';
+  targetId: string;
+  backupId: string;
+  host: string;
+  port: number;
+  restoreMs: number;
+  details: Record<string, unknown>;
+}
+
+/** What a teardown removed and the proof that nothing of the run is left. */
+export interface RestoreTeardown {
+  /** One sentence per thing removed. */
+  removed: string[];
+  /** Nothing was left to remove (a second teardown). */
+  alreadyDone: boolean;
+  /** Looked for again after removing: must all be empty. */
+  leftBehind: { processes: string[]; dataDirectories: string[]; objects: string[] };
+}
+
+/**
+ * Disposable restore targets of one validation run. Every target is named after the run,
+ * so a teardown needs only the run id (it finds what a failed or parallel restore left),
+ * is idempotent, and proves by looking again that no process, data directory or object
+ * of the run remains.
+ */
+export interface RestoreTargets {
+  restorePostgres(request: { runId: string; backupId: string }): Promise<RestoredPostgres>;
+  restoreRedis(request: { runId: string; backupId: string }): Promise<RestoredRedis>;
+  teardown(runId: string): Promise<RestoreTeardown>;
+}
+
+/** AWS Backup restore testing: the validation result of a restore job (PutRestoreValidationResult). */
+export interface RestoreValidationReporter {
+  report(result: {
+    restoreJobId: string;
+    status: 'SUCCESSFUL' | 'FAILED' | 'SKIPPED';
+    message: string;
+  }): Promise<{ reported: boolean }>;
+}
