@@ -24,12 +24,16 @@ export function topologyFromSandbox(
     },
     kafka: { brokers: r.kafka.brokers },
     redis: { host: r.redis.host, port: r.redis.port },
-    aws: (({ parameters, snsTopicArn, evidenceBucket, lockTable }) => ({
+    aws: (({ parameters, snsTopicArn, evidenceBucket, lockTable, kmsKeyArn, backupSigningKeyArn }) => ({
       parameters,
       snsTopicArn,
       evidenceBucket,
       lockTable,
       eventBusName: 'default',
+      // Sandboxes seeded before the backup signing key existed have none: no backup keys then.
+      ...(kmsKeyArn && backupSigningKeyArn
+        ? { backup: { dataKeyArn: kmsKeyArn, signingKeyArn: backupSigningKeyArn } }
+        : {}),
     }))(resources.regional[r.region]!),
   });
   return parseTopology(

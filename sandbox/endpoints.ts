@@ -27,6 +27,8 @@ export interface RegionalAwsResources {
   lockTable: string;
   /** Symmetric KMS key (alias/tradepulse-dr-evidence) that envelope-encrypts evidence such as audit exports. */
   kmsKeyArn: string;
+  /** Asymmetric KMS key (alias/tradepulse-dr-backup-signing, RSA_2048 SIGN_VERIFY) that signs backup manifests. */
+  backupSigningKeyArn: string;
 }
 
 /** What the moto server was seeded with: the control-plane resources the workflows use. */

@@ -41,6 +41,8 @@ export const FLAG_PARAMETERS: RegionalAwsResources['parameters'] = {
 
 /** Alias of each region's symmetric key for envelope-encrypting evidence (audit exports). */
 export const EVIDENCE_KMS_ALIAS = 'alias/tradepulse-dr-evidence';
+/** Alias of each region's asymmetric key (RSA_2048, SIGN_VERIFY) that signs backup manifests. */
+export const BACKUP_SIGNING_KMS_ALIAS = 'alias/tradepulse-dr-backup-signing';
 
 export function awsClientConfig(endpoint: string, region: string) {
   return { endpoint, region, credentials: SANDBOX_AWS_CREDENTIALS, forcePathStyle: true, maxAttempts: 3 };
@@ -78,7 +80,8 @@ export function recordTarget(endpoint: TradingEndpoint, region: string): string 
  * Seeds what the workflows need: the hosted zone with one weighted CNAME per trading
  * endpoint and region (primary weight 100, secondary 0), and in each region the trading
  * flags, an SNS topic, an Object-Lock evidence bucket, a symmetric KMS key for evidence
- * encryption (alias/tradepulse-dr-evidence) and the lock/run-record table.
+ * encryption (alias/tradepulse-dr-evidence), an asymmetric KMS key that signs backup
+ * manifests (alias/tradepulse-dr-backup-signing) and the lock/run-record table.
  */
 export async function seedAwsResources(
   endpoint: string,
@@ -198,6 +201,24 @@ async function seedRegion(
   );
   const kmsKeyArn = key.KeyMetadata!.Arn!;
   await kms.send(new CreateAliasCommand({ AliasName: EVIDENCE_KMS_ALIAS, TargetKeyId: kmsKeyArn }));
+  const signing = await kms.send(
+    new CreateKeyCommand({
+      KeySpec: 'RSA_2048',
+      KeyUsage: 'SIGN_VERIFY',
+      Description: `tradepulse-dr backup manifest signing (${region})`,
+    }),
+  );
+  const backupSigningKeyArn = signing.KeyMetadata!.Arn!;
+  await kms.send(
+    new CreateAliasCommand({ AliasName: BACKUP_SIGNING_KMS_ALIAS, TargetKeyId: backupSigningKeyArn }),
+  );
   kms.destroy();
-  return { parameters: FLAG_PARAMETERS, snsTopicArn: topic.TopicArn!, evidenceBucket, lockTable, kmsKeyArn };
+  return {
+    parameters: FLAG_PARAMETERS,
+    snsTopicArn: topic.TopicArn!,
+    evidenceBucket,
+    lockTable,
+    kmsKeyArn,
+    backupSigningKeyArn,
+  };
 }

@@ -70,6 +70,11 @@ export const RegionTopologySchema = z
         evidenceBucket: z.string().min(3),
         lockTable: z.string().min(3),
         eventBusName: z.string().min(1).default('default'),
+        /** KMS keys of scheduled backups (issue 5): data keys are generated under `dataKeyArn`, manifests signed by `signingKeyArn`. */
+        backup: z
+          .object({ dataKeyArn: z.string().startsWith('arn:'), signingKeyArn: z.string().startsWith('arn:') })
+          .strict()
+          .optional(),
         parameters: z
           .object({
             acceptNewOrders: z.string().startsWith('/'),
