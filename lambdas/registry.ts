@@ -25,6 +25,12 @@ import { validateInputStep } from './validate-input/logic';
 import { waitForDnsSyncStep } from './wait-for-dns-sync/logic';
 import { waitForDrainStep } from './wait-for-drain/logic';
 import { writeEvidenceBundleStep } from './write-evidence-bundle/logic';
+import { validateFailbackRequestStep } from './validate-failback-request/logic';
+import { checkReplicationCaughtUpStep } from './check-replication-caught-up/logic';
+import { warmUpTargetStep } from './warm-up-target/logic';
+import { confirmFinalLsnStep } from './confirm-final-lsn/logic';
+import { verifySwitchoverStageStep } from './verify-switchover-stage/logic';
+import { postFailbackReviewStep } from './post-failback-review/logic';
 import type { StepDefinition } from './shared/step';
 
 /**
@@ -60,6 +66,13 @@ export const STEP_FUNCTIONS = {
   RecordFailure: recordFailureStep,
   WriteEvidenceBundle: writeEvidenceBundleStep,
   ReleaseLock: releaseLockStep,
+  // Failback (state-machines/failback.asl.json); it shares every step above whose action is the same.
+  ValidateFailbackRequest: validateFailbackRequestStep,
+  CheckReplicationCaughtUp: checkReplicationCaughtUpStep,
+  WarmUpTarget: warmUpTargetStep,
+  ConfirmFinalLsn: confirmFinalLsnStep,
+  VerifySwitchoverStage: verifySwitchoverStageStep,
+  PostFailbackReview: postFailbackReviewStep,
 } as const;
 
 export type StepFunctionName = keyof typeof STEP_FUNCTIONS;

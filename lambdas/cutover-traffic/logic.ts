@@ -1,14 +1,27 @@
+import * as z from 'zod';
 import type { DrDependencies } from '../shared/dependencies';
-import { RunOnlyInputSchema } from '../shared/schemas';
+import { RunSchema } from '../shared/run';
 import { actionFor, defineStep } from '../shared/step';
+import { TRADING_ENDPOINTS } from '../shared/topology';
 
-/** DNS/GSLB cutover: every trading endpoint (API edge, PostgreSQL writer, Kafka bootstrap, Redis) to the target region. */
+const InputSchema = z
+  .object({
+    run: RunSchema,
+    /** Only these endpoints (a staggered switchover moves Kafka, then PostgreSQL, then the workloads); default all. */
+    endpoints: z.array(z.enum(TRADING_ENDPOINTS)).min(1).optional(),
+  })
+  .strict();
+
+/** DNS/GSLB cutover: every trading endpoint (API edge, PostgreSQL writer, Kafka bootstrap, Redis), or the ones named, to the target region. */
 export const cutoverTrafficStep = defineStep({
   name: 'cutover-traffic',
-  input: RunOnlyInputSchema,
-  async run({ run }, deps: Pick<DrDependencies, 'router'>) {
+  input: InputSchema,
+  async run({ run, endpoints }, deps: Pick<DrDependencies, 'router'>) {
     const before = await deps.router.activeRegions();
-    const cutover = await deps.router.routeTo(run.targetRegion, { dryRun: run.dryRun });
+    const cutover = await deps.router.routeTo(run.targetRegion, {
+      dryRun: run.dryRun,
+      ...(endpoints ? { endpoints } : {}),
+    });
     const verb = run.dryRun ? 'would point' : 'pointed';
     return {
       action: actionFor(run.dryRun, cutover.alreadyDone),

@@ -9,6 +9,9 @@ export const TEMPLATE_NAMES = [
   'rpo-gate-stopped',
   'verification-failed',
   'run-failed',
+  'failback-declared',
+  'failback-refused',
+  'failback-complete',
 ] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
@@ -85,6 +88,24 @@ export function renderTemplate(
         subject: `[${label(run)}] ${run.application}: DR run failed, trading stays frozen`,
         body: `${header}\n\nThe DR run failed; trading stays frozen and the lock is released so the run can be re-driven.${facts}`,
         severity: 'sev1',
+      };
+    case 'failback-declared':
+      return {
+        subject: `[${label(run)}] ${run.application}: planned return to ${run.targetRegion} started`,
+        body: `${header}\n\nA planned failback from ${run.sourceRegion} to ${run.targetRegion} has started. Deployments are frozen. ${run.targetRegion} is rebuilt as a replica and warmed up; trading pauses only for the staggered switchover (Kafka, then PostgreSQL, then workloads) and resumes after approval.${facts}`,
+        severity: 'info',
+      };
+    case 'failback-refused':
+      return {
+        subject: `[${label(run)}] ${run.application}: failback to ${run.targetRegion} refused, replication not caught up`,
+        body: `${header}\n\nThe failback did not start its switchover: replication into ${run.targetRegion} is not caught up. Nothing was switched; trading continues in ${run.sourceRegion}. Start the failback again once replication has caught up.${facts}`,
+        severity: 'warning',
+      };
+    case 'failback-complete':
+      return {
+        subject: `[${label(run)}] ${run.application}: back in ${run.targetRegion}, post-failback review`,
+        body: `${header}\n\nTrading runs in ${run.targetRegion} again. The post-failback review below covers replication in the new direction, the temporary throttles removed and the final incident timeline.${facts}`,
+        severity: 'info',
       };
   }
 }

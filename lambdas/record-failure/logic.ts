@@ -6,7 +6,15 @@ import { defineStep } from '../shared/step';
 const InputSchema = z
   .object({
     run: RunSchema,
-    outcome: z.enum(['failed', 'rejected', 'approval-timeout', 'stopped-rpo-gate', 'verification-failed']),
+    outcome: z.enum([
+      'failed',
+      'rejected',
+      'approval-timeout',
+      'stopped-rpo-gate',
+      'verification-failed',
+      // Failback readiness: replication into the region to return to was not caught up; nothing switched.
+      'refused-not-caught-up',
+    ]),
     /** The Catch output: `{ Error, Cause }`; Lambda's Cause is a JSON string with errorMessage. */
     failure: z.object({ Error: z.string(), Cause: z.string().optional() }).partial().nullable().default(null),
   })

@@ -48,6 +48,18 @@ export class VerificationFailedError extends DrError {
 export class ResumeRecheckFailedError extends DrError {
   override name = 'ResumeRecheckFailedError';
 }
+/** Failback requested toward a region that is already primary: no failover to return from. */
+export class NoFailoverToReturnFromError extends DrError {
+  override name = 'NoFailoverToReturnFromError';
+}
+/** Planned switchover: the standby had not replayed the fenced primary's final LSN, so promoting it could lose data. */
+export class FinalLsnMismatchError extends DrError {
+  override name = 'FinalLsnMismatchError';
+}
+/** Failback warm-up: replication broke or fell behind while the synthetic load ran. */
+export class WarmUpFailedError extends DrError {
+  override name = 'WarmUpFailedError';
+}
 
 /** A disposable restore target (backup validation) could not be restored or did not start. */
 export class RestoreFailedError extends DrError {
@@ -66,6 +78,9 @@ export const ERROR_NAMES = {
   verificationFailed: 'VerificationFailedError',
   resumeRecheckFailed: 'ResumeRecheckFailedError',
   restoreFailed: 'RestoreFailedError',
+  noFailoverToReturnFrom: 'NoFailoverToReturnFromError',
+  finalLsnMismatch: 'FinalLsnMismatchError',
+  warmUpFailed: 'WarmUpFailedError',
 } as const;
 
 const TRANSIENT_CODES = new Set([

@@ -49,6 +49,45 @@ export const ExecutionInputSchema = z.discriminatedUnion('trigger', [
 ]);
 export type ExecutionInput = z.infer<typeof ExecutionInputSchema>;
 
+/** The workflows a run belongs to: failover (the default when absent) or the return to the primary region. */
+export const WORKFLOWS = ['failover', 'failback'] as const;
+export type Workflow = (typeof WORKFLOWS)[number];
+
+/** Settings of a failback run (state-machines/failback.asl.json), carried in its run. */
+export const FailbackSettingsSchema = z
+  .object({
+    /** Synthetic load / warm-up phase before the switchover (the runbook says 30 min in production). */
+    warmupSeconds: z.number().int().min(0).max(7200),
+    /** How long readiness may wait for replication to catch up before the failback is refused. */
+    readinessTimeoutSeconds: z.number().int().min(1).max(3600),
+    /** The failover run this failback returns from, when known (linked in the evidence). */
+    failoverRunId: z.string().min(1).optional(),
+  })
+  .strict();
+export type FailbackSettings = z.infer<typeof FailbackSettingsSchema>;
+
+/**
+ * A planned return to the primary region, started from the console or the CLI by the
+ * orchestrator deployed in the region being returned to. `sourceRegion` is where trading is
+ * now (the failover's target), `targetRegion` the region to return to.
+ */
+export const FailbackRequestSchema = z
+  .object({
+    trigger: z.enum(['console', 'cli']),
+    workflow: z.literal('failback'),
+    /** drill (sandbox or rehearsal), failover (a real return after an incident) or dryRun. */
+    mode: z.enum(RUN_MODES),
+    sourceRegion: regionName,
+    targetRegion: regionName,
+    requestedBy: z.string().min(1, 'who started the run must be named'),
+    reason: z.string().min(1).optional(),
+    warmupSeconds: z.number().int().min(0).max(7200).default(1800),
+    readinessTimeoutSeconds: z.number().int().min(1).max(3600).default(300),
+    failoverRunId: z.string().min(1).optional(),
+  })
+  .strict();
+export type FailbackRequest = z.infer<typeof FailbackRequestSchema>;
+
 /** The validated run every later state receives at `$.run`. */
 export const RunSchema = z
   .object({
@@ -69,6 +108,9 @@ export const RunSchema = z
     targetRegion: regionName,
     allowDataLoss: AllowDataLossSchema.nullable(),
     declaredAt: z.string().datetime({ offset: true }),
+    /** Absent on failover runs (the original schema); `failback` on a return to the primary region. */
+    workflow: z.enum(WORKFLOWS).optional(),
+    failback: FailbackSettingsSchema.optional(),
   })
   .strict();
 export type Run = z.infer<typeof RunSchema>;

@@ -18,7 +18,7 @@ export const run = {
   declaredAt: '2026-11-27T00:00:00.000Z',
 };
 
-const ok = (result: Record<string, unknown> = {}) => ({
+export const ok = (result: Record<string, unknown> = {}) => ({
   evidence: {
     step: 'stub',
     action: 'observed',
@@ -55,8 +55,8 @@ export interface StubbedRun extends LocalExecutionResult {
 }
 
 /** Every Task state retries immediately: the ASL's Retry counts are kept, not its waits. */
-function noRetryWaits(): Record<string, number> {
-  const { stepOfTask } = loadWorkflow('failover', 'us-west-2');
+function noRetryWaits(workflow: string): Record<string, number> {
+  const { stepOfTask } = loadWorkflow(workflow, 'us-west-2');
   return Object.fromEntries([...stepOfTask.keys()].map((s) => [s, 0]));
 }
 
@@ -67,9 +67,13 @@ export async function runFailoverWithStubs(
     answer?: (broker: TaskTokenBroker, token: string, payload: unknown) => void;
     approvalTimeouts?: { timeoutSeconds?: number; heartbeatSeconds?: number };
     redrive?: { fromState: string; input: unknown };
+    /** Another workflow of state-machines/ (failback), with its own happy-path stubs underneath `stubs`. */
+    workflow?: string;
+    baseStubs?: Record<string, Stub>;
   } = {},
 ): Promise<StubbedRun> {
-  const all = { ...defaultStubs, ...stubs };
+  const workflow = options.workflow ?? 'failover';
+  const all = { ...defaultStubs, ...options.baseStubs, ...stubs };
   const calls: [string, Record<string, unknown>][] = [];
   const counts = new Map<string, number>();
   const broker = new TaskTokenBroker();
@@ -80,7 +84,7 @@ export async function runFailoverWithStubs(
     )(broker, token, payload),
   );
   const result = await runWorkflowLocally({
-    workflow: 'failover',
+    workflow,
     region: 'us-west-2',
     executionName: 'wf-test',
     input: options.input ?? {
@@ -93,7 +97,7 @@ export async function runFailoverWithStubs(
     broker,
     ...(options.approvalTimeouts ? { approvalTimeouts: options.approvalTimeouts } : {}),
     ...(options.redrive ? { redrive: options.redrive } : {}),
-    retryIntervalOverrides: noRetryWaits(),
+    retryIntervalOverrides: noRetryWaits(workflow),
     invoke: async (step, event) => {
       calls.push([step, event as Record<string, unknown>]);
       const call = (counts.get(step) ?? 0) + 1;

@@ -209,8 +209,15 @@ export interface DnsCutoverResult {
 export interface TrafficRouter {
   /** Which region each trading endpoint sends traffic to now. */
   activeRegions(): Promise<Record<string, string | null>>;
-  /** Point every trading endpoint at the region; returns the change to wait for. */
-  routeTo(region: string, opts: { dryRun: boolean }): Promise<DnsCutoverResult>;
+  /**
+   * Point every trading endpoint (or only `endpoints`, for a staggered switchover) at the
+   * region; returns the change to wait for. ARC routing controls are per region: they move
+   * every endpoint whatever `endpoints` says.
+   */
+  routeTo(
+    region: string,
+    opts: { dryRun: boolean; endpoints?: readonly ('api' | 'postgresWriter' | 'kafkaBootstrap' | 'redis')[] },
+  ): Promise<DnsCutoverResult>;
   /** INSYNC (Route 53 GetChange) or, for routing controls, the control state read back. */
   isChangeComplete(changeId: string): Promise<boolean>;
 }

@@ -63,7 +63,10 @@ export class Route53WeightedRouter implements TrafficRouter {
     return Object.fromEntries(TRADING_ENDPOINTS.map((e) => [e, activeRegionOf(observed[e])]));
   }
 
-  async routeTo(region: string, opts: { dryRun: boolean }): Promise<DnsCutoverResult> {
+  async routeTo(
+    region: string,
+    opts: { dryRun: boolean; endpoints?: readonly TradingEndpoint[] },
+  ): Promise<DnsCutoverResult> {
     if (!this.targets[region]) {
       throw new InvalidInputError(`region ${region} has no DNS targets in the topology`, {
         field: 'targetRegion',
@@ -71,8 +74,9 @@ export class Route53WeightedRouter implements TrafficRouter {
       });
     }
     const observed = await this.observeAll();
-    const alreadyDone = TRADING_ENDPOINTS.every((e) => this.isRoutedTo(observed[e], e, region));
-    const planned = TRADING_ENDPOINTS.flatMap((e) =>
+    const endpoints = opts.endpoints ?? TRADING_ENDPOINTS;
+    const alreadyDone = endpoints.every((e) => this.isRoutedTo(observed[e], e, region));
+    const planned = endpoints.flatMap((e) =>
       Object.keys(this.targets).map((r) => {
         const before = observed[e].find((set) => set.region === r);
         const desired: ObservedRecordSet = {
@@ -104,10 +108,11 @@ export class Route53WeightedRouter implements TrafficRouter {
         ...(desired.healthCheckId ? { HealthCheckId: desired.healthCheckId } : {}),
       },
     }));
-    const comment = `tradepulse-dr run ${this.runId}: route trading endpoints to ${region}`.slice(
-      0,
-      COMMENT_MAX,
-    );
+    const comment =
+      `tradepulse-dr run ${this.runId}: route ${opts.endpoints ? endpoints.join(', ') : 'trading endpoints'} to ${region}`.slice(
+        0,
+        COMMENT_MAX,
+      );
     const response = await awsCall(() =>
       this.route53.send(
         new ChangeResourceRecordSetsCommand({
