@@ -14,12 +14,15 @@ import { promoteKafkaStep } from './promote-kafka/logic';
 import { promotePostgresStep } from './promote-postgres/logic';
 import { promoteRedisStep } from './promote-redis/logic';
 import { quiesceTradingStep } from './quiesce-trading/logic';
+import { reattachRedisReplicaStep } from './reattach-redis-replica/logic';
+import { rebuildPostgresStandbyStep } from './rebuild-postgres-standby/logic';
 import { recheckBeforeResumeStep } from './recheck-before-resume/logic';
 import { reconcileLedgerStep } from './reconcile-ledger/logic';
 import { recordFailureStep } from './record-failure/logic';
 import { releaseLockStep } from './release-lock/logic';
 import { requestApprovalStep } from './request-approval/logic';
 import { resumeTradingStep } from './resume-trading/logic';
+import { reverseKafkaMirroringStep } from './reverse-kafka-mirroring/logic';
 import { runSmokeHarnessStep } from './run-smoke-harness/logic';
 import { validateInputStep } from './validate-input/logic';
 import { waitForDnsSyncStep } from './wait-for-dns-sync/logic';
@@ -73,6 +76,10 @@ export const STEP_FUNCTIONS = {
   ConfirmFinalLsn: confirmFinalLsnStep,
   VerifySwitchoverStage: verifySwitchoverStageStep,
   PostFailbackReview: postFailbackReviewStep,
+  // Failback, rebuild: the old primary's stores made replicas of the current primary's.
+  RebuildPostgresStandby: rebuildPostgresStandbyStep,
+  ReattachRedisReplica: reattachRedisReplicaStep,
+  ReverseKafkaMirroring: reverseKafkaMirroringStep,
 } as const;
 
 export type StepFunctionName = keyof typeof STEP_FUNCTIONS;

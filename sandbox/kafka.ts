@@ -11,7 +11,10 @@ import { waitUntil, type ProcessSupervisor } from './supervisor';
 
 /** MirrorMaker 2 cluster alias of the primary region: mirrored topics on the secondary are `a.<topic>`. */
 export const MIRROR_SOURCE_ALIAS = 'a';
-const MIRROR_TARGET_ALIAS = 'b';
+/** MirrorMaker 2 cluster alias of the secondary region: after a failover it is the source, its topics mirrored as `b.<topic>` on the primary. */
+export const MIRROR_TARGET_ALIAS = 'b';
+/** The sandbox's one MirrorMaker 2 process (one direction at a time), by its supervisor name. */
+export const MIRROR_MAKER_NAME = 'mirror-maker';
 export const CRITICAL_TOPIC_PARTITIONS = 3;
 
 /** Small, quick-starting JVMs: the whole sandbox has to stay under 3 GiB on 2 cores. */
@@ -226,16 +229,43 @@ export interface MirrorMakerOptions {
   supervisor: ProcessSupervisor;
   dataRoot: string;
   heapMb: number;
+  /** Bootstrap servers of the cluster mirrored from, and its alias. @default alias MIRROR_SOURCE_ALIAS */
   source: string;
+  sourceAlias?: string;
+  /** Bootstrap servers of the cluster mirrored into, and its alias. @default alias MIRROR_TARGET_ALIAS */
   target: string;
+  targetAlias?: string;
   topics: string[];
   offsetLagMax: number;
   timeoutMs: number;
 }
 
+/** Which way the sandbox's MirrorMaker 2 replicates, as recorded beside its properties. */
+export interface MirrorMakerFlow {
+  sourceAlias: string;
+  targetAlias: string;
+  source: string;
+  target: string;
+  topics: string[];
+}
+
+const mirrorMakerDir = (dataRoot: string) => path.join(dataRoot, MIRROR_MAKER_NAME);
+
+/** The flow the sandbox's MirrorMaker 2 was last started with (null when it never was). */
+export function readMirrorMakerFlow(dataRoot: string): MirrorMakerFlow | null {
+  try {
+    return JSON.parse(
+      fs.readFileSync(path.join(mirrorMakerDir(dataRoot), 'flow.json'), 'utf8'),
+    ) as MirrorMakerFlow;
+  } catch {
+    return null;
+  }
+}
+
+/** `a` → `b` by default; the reverse (failback) flow swaps the aliases, every other setting the same. */
 function mirrorMakerProperties(o: MirrorMakerOptions): string {
-  const a = MIRROR_SOURCE_ALIAS;
-  const b = MIRROR_TARGET_ALIAS;
+  const a = o.sourceAlias ?? MIRROR_SOURCE_ALIAS;
+  const b = o.targetAlias ?? MIRROR_TARGET_ALIAS;
   return `clusters = ${a}, ${b}
 ${a}.bootstrap.servers = ${o.source}
 ${b}.bootstrap.servers = ${o.target}
@@ -276,12 +306,22 @@ dedicated.mode.enable.internal.rest = false
 
 /** MirrorMaker 2 in dedicated mode, ready once every critical topic exists mirrored on the target. */
 export async function startMirrorMaker(o: MirrorMakerOptions): Promise<void> {
-  const dir = path.join(o.dataRoot, 'mirror-maker');
+  const dir = mirrorMakerDir(o.dataRoot);
   fs.mkdirSync(dir, { recursive: true });
+  const sourceAlias = o.sourceAlias ?? MIRROR_SOURCE_ALIAS;
+  const targetAlias = o.targetAlias ?? MIRROR_TARGET_ALIAS;
   const propsFile = path.join(dir, 'mm2.properties');
   fs.writeFileSync(propsFile, mirrorMakerProperties(o));
-  const log = path.join(o.supervisor.logDir, 'mirror-maker.log');
-  o.supervisor.start('mirror-maker', o.java, [
+  const flow: MirrorMakerFlow = {
+    sourceAlias,
+    targetAlias,
+    source: o.source,
+    target: o.target,
+    topics: o.topics,
+  };
+  fs.writeFileSync(path.join(dir, 'flow.json'), JSON.stringify(flow, null, 2));
+  const log = path.join(o.supervisor.logDir, `${MIRROR_MAKER_NAME}.log`);
+  o.supervisor.start(MIRROR_MAKER_NAME, o.java, [
     ...jvmFlags(o.heapMb),
     `-Dlog4j.configuration=file:${o.jars.log4jConfig}`,
     `-Dkafka.log.file=${log}`,
@@ -290,7 +330,7 @@ export async function startMirrorMaker(o: MirrorMakerOptions): Promise<void> {
     'org.apache.kafka.connect.mirror.MirrorMaker',
     propsFile,
   ]);
-  const mirrored = o.topics.map((t) => `${MIRROR_SOURCE_ALIAS}.${t}`);
+  const mirrored = o.topics.map((t) => `${sourceAlias}.${t}`);
   await waitUntil(
     `MirrorMaker 2 to create ${mirrored.join(', ')} on ${o.target}`,
     () =>
@@ -298,7 +338,7 @@ export async function startMirrorMaker(o: MirrorMakerOptions): Promise<void> {
         const existing = new Set(await admin.listTopics());
         return mirrored.every((t) => existing.has(t));
       }),
-    { timeoutMs: o.timeoutMs, intervalMs: 500, alive: () => o.supervisor.assertRunning('mirror-maker') },
+    { timeoutMs: o.timeoutMs, intervalMs: 500, alive: () => o.supervisor.assertRunning(MIRROR_MAKER_NAME) },
   );
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { SANDBOX_HOST } from './config';
+import type { PostgresHostControl } from '../lambdas/shared/adapters/postgres/rebuild-host';
 import type { PostgresInstall } from './install';
 import { runCommand } from './run-command';
 import { waitUntil, type ProcessSupervisor } from './supervisor';
@@ -248,4 +249,73 @@ export async function postgresHealth(primaryPort: number, standbyPort: number): 
     }
   }
   return health;
+}
+
+/** The supervisor name and data directory of each region's PostgreSQL server (they keep their names after a failover). */
+export const POSTGRES_SERVERS = { primary: 'postgres-primary', secondary: 'postgres-standby' } as const;
+
+export interface PostgresHostOptions {
+  install: PostgresInstall;
+  supervisor: ProcessSupervisor;
+  server: PostgresServer;
+  timeoutMs: number;
+}
+
+/**
+ * Control of one sandbox PostgreSQL server for a rebuild (see PostgresHostControl): stopped
+ * with a fast shutdown signal to the postmaster (a clean shutdown, unlike the supervisor's
+ * SIGTERM to the whole process group), restarted as the same managed process, so `sandbox
+ * down` still stops it. Tools and files run and are written as the server's OS user.
+ */
+export function postgresHostControl(o: PostgresHostOptions): PostgresHostControl {
+  const { server, supervisor, install } = o;
+  const inDataDir = (relative: string) => {
+    const full = path.resolve(server.dataDir, relative);
+    if (!full.startsWith(path.resolve(server.dataDir) + path.sep))
+      throw new Error(`${relative} is outside the data directory ${server.dataDir}`);
+    return full;
+  };
+  const pair = { install, supervisor, timeoutMs: o.timeoutMs } as PostgresPairOptions;
+  return {
+    dataDir: server.dataDir,
+    isRunning: async () => supervisor.isRunning(server.name),
+    async stop() {
+      const managed = supervisor.list().find((p) => p.name === server.name);
+      if (!managed || !supervisor.isRunning(server.name)) {
+        await supervisor.stop(server.name);
+        return { wasRunning: false };
+      }
+      process.kill(managed.pid, 'SIGINT'); // fast shutdown: disconnect clients, shutdown checkpoint
+      await waitUntil(`${server.name} to shut down`, async () => !supervisor.isRunning(server.name), {
+        timeoutMs: o.timeoutMs,
+        intervalMs: 50,
+      });
+      await supervisor.stop(server.name); // forget it in the registry
+      return { wasRunning: true };
+    },
+    async start() {
+      startServer(pair, server);
+      await waitReady(pair, server, 'postgres');
+    },
+    runTool: (tool, args, env) =>
+      runCommand(path.join(install.bindir, tool), args, { ...owner(install), ...(env ? { env } : {}) }),
+    async readFile(relative) {
+      try {
+        return fs.readFileSync(inDataDir(relative), 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+    },
+    async writeFile(relative, content) {
+      const file = inDataDir(relative);
+      fs.writeFileSync(file, content, { mode: 0o600 });
+      if (install.runAs) fs.chownSync(file, install.runAs.uid, install.runAs.gid);
+    },
+    async emptyDataDir() {
+      makeOwnedDir(server.dataDir, install);
+      for (const entry of fs.readdirSync(server.dataDir))
+        fs.rmSync(path.join(server.dataDir, entry), { recursive: true, force: true });
+    },
+  };
 }

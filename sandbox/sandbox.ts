@@ -10,7 +10,10 @@ import {
   startKafkaCluster,
   startMirrorMaker,
   createTopics,
+  MIRROR_MAKER_NAME,
   MIRROR_SOURCE_ALIAS,
+  MIRROR_TARGET_ALIAS,
+  readMirrorMakerFlow,
 } from './kafka';
 import { SANDBOX_AWS_CREDENTIALS, seedAwsResources, startMoto } from './moto';
 import { assertPortsFree } from './ports';
@@ -18,12 +21,18 @@ import {
   POSTGRES_APP_USER,
   POSTGRES_DATABASE,
   POSTGRES_OPERATOR,
+  POSTGRES_REPLICATION_USER,
+  POSTGRES_SERVERS,
   postgresHealth,
+  postgresHostControl,
   startPostgresPair,
 } from './postgres';
 import { silentProgress, type Progress } from './progress';
 import { redisHealth, startRedisPair } from './redis';
 import { ProcessSupervisor } from './supervisor';
+import type { MirrorControl, MirrorFlow } from '../lambdas/shared/adapters/contracts';
+import type { SelfManagedProcessControl } from '../lambdas/shared/adapters/postgres/rebuild-host';
+import { InvalidInputError } from '../lambdas/shared/errors';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -289,4 +298,132 @@ export async function sandboxStatus(config: SandboxConfig): Promise<SandboxStatu
       moto: { up: motoUp },
     },
   };
+}
+
+/**
+ * Control of a running sandbox's processes for the failback rebuild steps: each region's
+ * PostgreSQL server (stop cleanly, pg_rewind/pg_basebackup, start again as the same managed
+ * process) and the direction of its one MirrorMaker 2 process. Pass it to the DependencyPool
+ * (`processControl`).
+ */
+export async function sandboxProcessControl(
+  config: SandboxConfig,
+  progress: Progress = silentProgress,
+): Promise<SelfManagedProcessControl> {
+  const supervisor = supervisorFor(config);
+  const install = await ensurePostgres(progress);
+  const dataRoot = paths(config).data;
+  const timeoutMs = config.startTimeoutSeconds * 1000;
+  const side = (region: string): 'primary' | 'secondary' => {
+    if (region === config.regions.primary) return 'primary';
+    if (region === config.regions.secondary) return 'secondary';
+    throw new InvalidInputError(
+      `region ${region} is not one of this sandbox's (${config.regions.primary}, ${config.regions.secondary})`,
+    );
+  };
+  return {
+    replicationUser: POSTGRES_REPLICATION_USER,
+    postgres(region) {
+      const name = POSTGRES_SERVERS[side(region)];
+      const port = portOf(config, side(region) === 'primary' ? 'postgresPrimary' : 'postgresStandby');
+      return postgresHostControl({
+        install,
+        supervisor,
+        server: { name, dataDir: path.join(dataRoot, name), port },
+        timeoutMs,
+      });
+    },
+    mirror: new SandboxMirrorControl(config, supervisor, side, progress),
+  };
+}
+
+/** The sandbox's MirrorMaker 2 process as a MirrorControl: one flow at a time, restarted the other way round. */
+class SandboxMirrorControl implements MirrorControl {
+  private readonly regionsByAlias: Record<string, string>;
+
+  constructor(
+    private readonly config: SandboxConfig,
+    private readonly supervisor: ProcessSupervisor,
+    private readonly side: (region: string) => 'primary' | 'secondary',
+    private readonly progress: Progress,
+  ) {
+    this.regionsByAlias = {
+      [MIRROR_SOURCE_ALIAS]: config.regions.primary,
+      [MIRROR_TARGET_ALIAS]: config.regions.secondary,
+    };
+  }
+
+  private cluster(region: string) {
+    const primary = this.side(region) === 'primary';
+    return {
+      alias: primary ? MIRROR_SOURCE_ALIAS : MIRROR_TARGET_ALIAS,
+      bootstrap: `${SANDBOX_HOST}:${portOf(this.config, primary ? 'kafkaA' : 'kafkaB')}`,
+    };
+  }
+
+  async flows(): Promise<MirrorFlow[]> {
+    const flow = readMirrorMakerFlow(paths(this.config).data);
+    if (!flow) return [];
+    const managed = this.supervisor.list().find((p) => p.name === MIRROR_MAKER_NAME);
+    return [
+      {
+        sourceRegion: this.regionsByAlias[flow.sourceAlias] ?? flow.sourceAlias,
+        targetRegion: this.regionsByAlias[flow.targetAlias] ?? flow.targetAlias,
+        state: this.supervisor.isRunning(MIRROR_MAKER_NAME) ? 'running' : 'stopped',
+        mechanism: 'MirrorMaker 2 (dedicated mode, sandbox process)',
+        mirroredTopics: flow.topics.map((t) => `${flow.sourceAlias}.${t}`),
+        detail: {
+          source: flow.source,
+          target: flow.target,
+          ...(managed ? { pid: managed.pid, logFile: managed.logFile } : {}),
+        },
+      },
+    ];
+  }
+
+  async replicate(sourceRegion: string, targetRegion: string) {
+    if (this.side(sourceRegion) === this.side(targetRegion))
+      throw new InvalidInputError(`cannot mirror ${sourceRegion} into itself`);
+    const before = await this.flows();
+    const running = before.find((f) => f.state === 'running');
+    if (running && running.sourceRegion === sourceRegion && running.targetRegion === targetRegion)
+      return { alreadyDone: true, stopped: [], started: null, flow: running };
+    const stopped: MirrorFlow[] = [];
+    if (running) stopped.push({ ...running, state: 'stopped' as const });
+    await this.supervisor.stop(MIRROR_MAKER_NAME); // also forgets a dead one
+    const java = await ensureJava(this.progress);
+    const mvn = await ensureMaven(this.progress);
+    const jars = await ensureKafkaJars({
+      cacheDir: this.config.cacheDir,
+      version: this.config.kafka.version,
+      mvn,
+      progress: this.progress,
+    });
+    const source = this.cluster(sourceRegion);
+    const target = this.cluster(targetRegion);
+    await startMirrorMaker({
+      java,
+      jars,
+      supervisor: this.supervisor,
+      dataRoot: paths(this.config).data,
+      heapMb: this.config.kafka.mirrorMakerHeapMb,
+      source: source.bootstrap,
+      sourceAlias: source.alias,
+      target: target.bootstrap,
+      targetAlias: target.alias,
+      topics: this.config.criticalTopics,
+      offsetLagMax: this.config.kafka.offsetLagMax,
+      timeoutMs: this.config.startTimeoutSeconds * 1000,
+    });
+    const [flow] = await this.flows();
+    return { alreadyDone: false, stopped, started: flow!, flow: flow! };
+  }
+}
+
+/**
+ * The process supervisor and data directory of a sandbox: backup validation starts its
+ * disposable restore targets under them, so `sandbox down` stops and removes those too.
+ */
+export function sandboxProcesses(config: SandboxConfig): { supervisor: ProcessSupervisor; dataRoot: string } {
+  return { supervisor: supervisorFor(config), dataRoot: paths(config).data };
 }

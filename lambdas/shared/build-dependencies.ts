@@ -8,6 +8,7 @@ import type {
   TrafficRouter,
 } from './adapters/contracts';
 import type { PostgresAdapterOptions } from './adapters/postgres';
+import type { SelfManagedProcessControl } from './adapters/postgres/rebuild-host';
 import type { AcknowledgedJournal } from './dependencies';
 import type { Topology } from './topology';
 import type { SmokeSink } from '../run-smoke-harness/postgres-smoke-sink';
@@ -41,6 +42,8 @@ export interface BuildOptions {
   /** The DR validation dataset file. */
   datasetFile: string;
   journal?: AcknowledgedJournal;
+  /** Control of self-managed stores' processes (sandboxProcessControl), for the failback rebuild steps. */
+  processControl?: SelfManagedProcessControl;
 }
 
 /**
@@ -67,6 +70,7 @@ export class DependencyPool {
       datasetFile: options.datasetFile,
       ...(options.postgres ? { postgres: options.postgres } : {}),
       ...(options.journal ? { journal: options.journal } : {}),
+      ...(options.processControl ? { processControl: options.processControl } : {}),
     };
     this.providers = new OpenedProviders(context, ALL_PROVIDERS);
     ALL_PROVIDERS.forEach((p, i) => this.opened.set(p.name, this.providers.opened[i]!));

@@ -3,9 +3,12 @@ import type {
   EvidenceStore,
   KafkaAdapter,
   LockStore,
+  MirrorControl,
   Notifier,
   PostgresAdapter,
+  PostgresRebuilder,
   RedisAdapter,
+  RedisReplicaAttacher,
   RunRecordStore,
   TradingFlags,
   TrafficRouter,
@@ -43,4 +46,18 @@ export interface AcknowledgedJournal {
   acknowledgedPostgresWrites(): Promise<
     { table: 'orders' | 'fills' | 'risk_events'; writerId: string; seqs: number[] }[]
   >;
+}
+
+/**
+ * What the failback's rebuild steps need: the old primary region's stores turned into
+ * replicas of the new primary's. Arguments name the replication source (the current
+ * primary) first, then the region being rebuilt.
+ */
+export interface RebuildDependencies {
+  /** Rebuilds `replicaRegion`'s PostgreSQL as a replica of `primaryRegion`'s. */
+  postgresRebuilder(primaryRegion: string, replicaRegion: string): PostgresRebuilder;
+  /** Re-attaches `replicaRegion`'s Redis as a replica of `primaryRegion`'s. */
+  redisReplica(primaryRegion: string, replicaRegion: string): RedisReplicaAttacher;
+  /** Starts and stops the cross-region Kafka replication flows. */
+  mirrorControl(): MirrorControl;
 }

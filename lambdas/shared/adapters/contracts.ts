@@ -364,3 +364,98 @@ export interface RestoreValidationReporter {
     message: string;
   }): Promise<{ reported: boolean }>;
 }
+
+// ---------- Rebuilding the old primary as a replica (failback) ----------
+
+/** How a self-managed PostgreSQL node is turned back into a standby. */
+export type PostgresRebuildMethod = 'pg_rewind' | 'pg_basebackup';
+
+/** What a rebuilder sees before it acts: is the old primary already a replica of the new one, and how would it be rebuilt. */
+export interface PostgresRebuildPlan {
+  /** Already replicating from the new primary (streaming standby, read replica, global secondary): nothing to do. */
+  alreadyReplica: boolean;
+  /** The mechanism a rebuild would use now (`pg_rewind`, `pg_basebackup`, `rds:CreateDBInstanceReadReplica`, …); null when already a replica. */
+  method: string | null;
+  /** Why that method (timeline history, divergence point, control-file state, what AWS reports). */
+  reason: string;
+  /** The new primary as seen now (role, timeline, LSN, identifiers). */
+  primary: Record<string, unknown>;
+  /** The node to rebuild as seen now. */
+  replica: Record<string, unknown>;
+}
+
+export interface PostgresRebuildResult {
+  alreadyDone: boolean;
+  /** The mechanism used (see PostgresRebuildPlan.method); `none` when already done. */
+  method: string;
+  reason: string;
+  /** A method tried first that failed, and why (e.g. pg_rewind refused, then pg_basebackup). */
+  fallbackFrom?: { method: string; error: string };
+  /** LSNs that place the rebuild: divergence point, the new primary's LSN when streaming began, the replica's replay LSN. */
+  lsns: Record<string, string | null>;
+  /** Phase durations in milliseconds (stop, rewind/copy, start, catch-up, total). */
+  timingsMs: Record<string, number>;
+  /** Proof it replicates: what the new primary and the replica report afterwards. */
+  verification: Record<string, unknown>;
+}
+
+/** Turns the old primary of one region into a replica of the new primary in another (the first half of failback). */
+export interface PostgresRebuilder {
+  inspect(): Promise<PostgresRebuildPlan>;
+  /** Observes first (already a replica → `alreadyDone`); `method` forces a self-managed method, `auto` picks pg_rewind when the timelines allow. */
+  rebuild(opts: { method: 'auto' | PostgresRebuildMethod }): Promise<PostgresRebuildResult>;
+}
+
+export interface RedisReplicaState {
+  reachable: boolean;
+  role: 'master' | 'replica' | 'unknown';
+  /** `host:port` of the master it replicates from, when a replica. */
+  master: string | null;
+  linkUp: boolean | null;
+  replicaOffset: number;
+  /** The new primary's master_repl_offset, read at the same time. */
+  primaryOffset: number;
+  /** A replica of the new primary with the link up and its offset caught up. */
+  attached: boolean;
+  /** The old primary's write fence (min-replicas-to-write) is still set. */
+  fenceSet: boolean;
+  keys: number;
+  error?: string;
+}
+
+/** Re-attaches the old primary's Redis as a replica of the new primary's (REPLICAOF). */
+export interface RedisReplicaAttacher {
+  inspect(): Promise<RedisReplicaState>;
+  attach(opts: { timeoutMs: number }): Promise<{
+    alreadyDone: boolean;
+    before: RedisReplicaState;
+    after: RedisReplicaState;
+    /** The old primary's write fence, cleared once it is a replica (it becomes writable only when promoted again). */
+    fenceCleared: boolean;
+    waitedMs: number;
+  }>;
+}
+
+/** One replication flow between two regions' Kafka clusters (MirrorMaker 2, MSK Replicator). */
+export interface MirrorFlow {
+  sourceRegion: string;
+  targetRegion: string;
+  state: 'running' | 'starting' | 'stopped' | 'failed';
+  mechanism: string;
+  /** Mirrored topic names on the target (`<sourceAlias>.<topic>`). */
+  mirroredTopics: string[];
+  detail?: Record<string, unknown>;
+}
+
+/** Starts and stops cross-region Kafka replication flows (the sandbox's MirrorMaker 2 process, MSK Replicator on AWS). */
+export interface MirrorControl {
+  flows(): Promise<MirrorFlow[]>;
+  /**
+   * Makes `source → target` the running flow, with checkpoints and consumer-group offset sync,
+   * after stopping flows the other way; ready once the mirrored topics exist on the target.
+   */
+  replicate(
+    sourceRegion: string,
+    targetRegion: string,
+  ): Promise<{ alreadyDone: boolean; stopped: MirrorFlow[]; started: MirrorFlow | null; flow: MirrorFlow }>;
+}

@@ -5,6 +5,7 @@ import { kafkaProvider } from './kafka';
 import { lockProvider } from './lock';
 import { notifierProvider } from './notifier';
 import { postgresProvider } from './postgres';
+import { mirrorControlProvider, postgresRebuildProvider, redisReplicaProvider } from './rebuild';
 import { redisProvider } from './redis';
 import { routerProvider } from './router';
 import { runRecordsProvider } from './run-records';
@@ -23,6 +24,9 @@ export const ALL_PROVIDERS = [
   kafkaProvider,
   redisProvider,
   smokeSinkProvider,
+  postgresRebuildProvider,
+  redisReplicaProvider,
+  mirrorControlProvider,
 ] as const;
 
 export {
@@ -37,4 +41,7 @@ export {
   routerProvider,
   runRecordsProvider,
   smokeSinkProvider,
+  postgresRebuildProvider,
+  redisReplicaProvider,
+  mirrorControlProvider,
 };

@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsClientSource } from '../adapters/aws/client-config';
 import type { PostgresAdapterOptions } from '../adapters/postgres';
-import type { AcknowledgedJournal, DrDependencies } from '../dependencies';
+import type { SelfManagedProcessControl } from '../adapters/postgres/rebuild-host';
+import type { AcknowledgedJournal, DrDependencies, RebuildDependencies } from '../dependencies';
 import { InvalidInputError } from '../errors';
 import type { RegionTopology, Topology } from '../topology';
 import type { SmokeDependencies } from '../../run-smoke-harness/logic';
 
 /** Everything any step may be given: the DR dependencies and the smoke harness's. */
-export type AllDependencies = DrDependencies & SmokeDependencies;
+export type AllDependencies = DrDependencies & SmokeDependencies & RebuildDependencies;
 
 /** What every step gets without asking: the topology, the orchestrator's region, a sleep, the drill's journal. */
 export type BaseDependencies = Pick<DrDependencies, 'topology' | 'region' | 'sleep' | 'journal'>;
@@ -25,6 +26,8 @@ export interface ProviderContext {
   readonly datasetFile?: string;
   /** The load generator's acknowledged-writes journal (sandbox drills only). */
   readonly journal?: AcknowledgedJournal;
+  /** Control of self-managed stores' processes (the sandbox's), for the failback rebuild steps. */
+  readonly processControl?: SelfManagedProcessControl;
 }
 
 /** A provider opened for one process: long-lived state (connections) lives here, per-run objects come from `forRun`. */
