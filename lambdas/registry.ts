@@ -34,6 +34,17 @@ import { warmUpTargetStep } from './warm-up-target/logic';
 import { confirmFinalLsnStep } from './confirm-final-lsn/logic';
 import { verifySwitchoverStageStep } from './verify-switchover-stage/logic';
 import { postFailbackReviewStep } from './post-failback-review/logic';
+import { startBackupValidationStep } from './start-backup-validation/logic';
+import { selectBackupsStep } from './select-backups/logic';
+import { restorePostgresBackupStep } from './restore-postgres-backup/logic';
+import { restoreRedisBackupStep } from './restore-redis-backup/logic';
+import { validatePostgresRestoreStep } from './validate-postgres-restore/logic';
+import { validateRedisRestoreStep } from './validate-redis-restore/logic';
+import { validateKafkaOffsetsStep } from './validate-kafka-offsets/logic';
+import { teardownRestoreTargetsStep } from './teardown-restore-targets/logic';
+import { recordBackupValidationStep } from './record-backup-validation/logic';
+import { notifyBackupValidationStep } from './notify-backup-validation/logic';
+import { reportRestoreValidationStep } from './report-restore-validation/logic';
 import type { StepDefinition } from './shared/step';
 
 /**
@@ -80,6 +91,18 @@ export const STEP_FUNCTIONS = {
   RebuildPostgresStandby: rebuildPostgresStandbyStep,
   ReattachRedisReplica: reattachRedisReplicaStep,
   ReverseKafkaMirroring: reverseKafkaMirroringStep,
+  // Backup validation (state-machines/backup-validation.asl.json)
+  StartBackupValidation: startBackupValidationStep,
+  SelectBackups: selectBackupsStep,
+  RestorePostgresBackup: restorePostgresBackupStep,
+  RestoreRedisBackup: restoreRedisBackupStep,
+  ValidatePostgresRestore: validatePostgresRestoreStep,
+  ValidateRedisRestore: validateRedisRestoreStep,
+  ValidateKafkaOffsets: validateKafkaOffsetsStep,
+  TeardownRestoreTargets: teardownRestoreTargetsStep,
+  RecordBackupValidation: recordBackupValidationStep,
+  NotifyBackupValidation: notifyBackupValidationStep,
+  ReportRestoreValidation: reportRestoreValidationStep,
 } as const;
 
 export type StepFunctionName = keyof typeof STEP_FUNCTIONS;

@@ -4,11 +4,13 @@ import type {
   KafkaAdapter,
   PostgresAdapter,
   RedisAdapter,
+  RestoreTargets,
   TradingFlags,
   TrafficRouter,
 } from './adapters/contracts';
 import type { PostgresAdapterOptions } from './adapters/postgres';
 import type { SelfManagedProcessControl } from './adapters/postgres/rebuild-host';
+import type { BackupReader } from './backup/contracts';
 import type { AcknowledgedJournal } from './dependencies';
 import type { Topology } from './topology';
 import type { SmokeSink } from '../run-smoke-harness/postgres-smoke-sink';
@@ -44,6 +46,10 @@ export interface BuildOptions {
   journal?: AcknowledgedJournal;
   /** Control of self-managed stores' processes (sandboxProcessControl), for the failback rebuild steps. */
   processControl?: SelfManagedProcessControl;
+  /** Disposable restore targets (the sandbox's), for the backup-validation steps. */
+  restoreTargets?: RestoreTargets;
+  /** The backups to validate (built over the sandbox's KMS by the local runner). */
+  backupReader?: BackupReader;
 }
 
 /**
@@ -71,6 +77,8 @@ export class DependencyPool {
       ...(options.postgres ? { postgres: options.postgres } : {}),
       ...(options.journal ? { journal: options.journal } : {}),
       ...(options.processControl ? { processControl: options.processControl } : {}),
+      ...(options.restoreTargets ? { restoreTargets: options.restoreTargets } : {}),
+      ...(options.backupReader ? { backupReader: options.backupReader } : {}),
     };
     this.providers = new OpenedProviders(context, ALL_PROVIDERS);
     ALL_PROVIDERS.forEach((p, i) => this.opened.set(p.name, this.providers.opened[i]!));

@@ -360,7 +360,7 @@ export interface RestoreTargets {
 export interface RestoreValidationReporter {
   report(result: {
     restoreJobId: string;
-    status: 'SUCCESSFUL' | 'FAILED' | 'SKIPPED';
+    status: 'SUCCESSFUL' | 'FAILED';
     message: string;
   }): Promise<{ reported: boolean }>;
 }

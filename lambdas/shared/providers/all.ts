@@ -1,12 +1,17 @@
+import { backupReaderProvider } from './backup-reader';
 import { eventsProvider } from './events';
 import { evidenceProvider } from './evidence';
 import { flagsProvider } from './flags';
 import { kafkaProvider } from './kafka';
 import { lockProvider } from './lock';
+import { mirrorReplayProvider } from './mirror-replay';
 import { notifierProvider } from './notifier';
 import { postgresProvider } from './postgres';
 import { mirrorControlProvider, postgresRebuildProvider, redisReplicaProvider } from './rebuild';
 import { redisProvider } from './redis';
+import { restoreTargetsProvider } from './restore-targets';
+import { restoreValidationProvider } from './restore-validation';
+import { restoredStoresProvider } from './restored-stores';
 import { routerProvider } from './router';
 import { runRecordsProvider } from './run-records';
 import { smokeSinkProvider } from './smoke-sink';
@@ -27,6 +32,11 @@ export const ALL_PROVIDERS = [
   postgresRebuildProvider,
   redisReplicaProvider,
   mirrorControlProvider,
+  backupReaderProvider,
+  restoreTargetsProvider,
+  restoredStoresProvider,
+  mirrorReplayProvider,
+  restoreValidationProvider,
 ] as const;
 
 export {
@@ -44,4 +54,9 @@ export {
   postgresRebuildProvider,
   redisReplicaProvider,
   mirrorControlProvider,
+  backupReaderProvider,
+  restoreTargetsProvider,
+  restoredStoresProvider,
+  mirrorReplayProvider,
+  restoreValidationProvider,
 };

@@ -5,10 +5,16 @@ import type { SelfManagedProcessControl } from '../adapters/postgres/rebuild-hos
 import type { AcknowledgedJournal, DrDependencies, RebuildDependencies } from '../dependencies';
 import { InvalidInputError } from '../errors';
 import type { RegionTopology, Topology } from '../topology';
+import type { BackupValidationDependencies } from '../backup-validation/dependencies';
+import type { RestoreTargets } from '../adapters/contracts';
+import type { BackupReader } from '../backup/contracts';
 import type { SmokeDependencies } from '../../run-smoke-harness/logic';
 
 /** Everything any step may be given: the DR dependencies and the smoke harness's. */
-export type AllDependencies = DrDependencies & SmokeDependencies & RebuildDependencies;
+export type AllDependencies = DrDependencies &
+  SmokeDependencies &
+  RebuildDependencies &
+  BackupValidationDependencies;
 
 /** What every step gets without asking: the topology, the orchestrator's region, a sleep, the drill's journal. */
 export type BaseDependencies = Pick<DrDependencies, 'topology' | 'region' | 'sleep' | 'journal'>;
@@ -28,6 +34,10 @@ export interface ProviderContext {
   readonly journal?: AcknowledgedJournal;
   /** Control of self-managed stores' processes (the sandbox's), for the failback rebuild steps. */
   readonly processControl?: SelfManagedProcessControl;
+  /** Disposable restore targets (the sandbox's) for backup validation; @default temporary RDS instances. */
+  readonly restoreTargets?: RestoreTargets;
+  /** The backups to validate (the local runner's, over the sandbox's KMS); @default the region's, see backupReaderFor. */
+  readonly backupReader?: BackupReader;
 }
 
 /** A provider opened for one process: long-lived state (connections) lives here, per-run objects come from `forRun`. */

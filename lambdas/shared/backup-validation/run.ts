@@ -1,0 +1,127 @@
+import * as z from 'zod';
+import { BACKUP_ID_PATTERN } from '../backup/contracts';
+import { VALIDATED_STORES, type ValidatedStore } from './checks';
+
+/** The backup kind each validated store's backups are listed under. */
+export const BACKUP_KIND_OF = { postgres: 'postgres', redis: 'redis', kafka: 'kafka-offsets' } as const;
+
+const backupIdOf = (store: ValidatedStore) =>
+  z
+    .string()
+    .regex(
+      BACKUP_ID_PATTERN,
+      `must be a backup id like ${BACKUP_KIND_OF[store]}-20261127T043000123Z-1a2b3c4d`,
+    )
+    .refine(
+      (id) => id.startsWith(`${BACKUP_KIND_OF[store]}-`),
+      `must be a ${BACKUP_KIND_OF[store]} backup id`,
+    );
+const seconds = z
+  .number()
+  .int()
+  .positive()
+  .max(90 * 86_400);
+
+/**
+ * What starts a backup validation: an EventBridge Scheduler schedule (`{"trigger":"schedule"}`),
+ * an operator (CLI, console), or an AWS Backup restore-testing job. Everything is optional:
+ * by default the latest backup of every store is validated.
+ */
+export const BackupValidationInputSchema = z
+  .object({
+    trigger: z.enum(['schedule', 'cli', 'console', 'restore-testing']).default('schedule'),
+    requestedBy: z.string().min(1).default('scheduler'),
+    stores: z
+      .array(z.enum(VALIDATED_STORES, { message: `must be one of ${VALIDATED_STORES.join(', ')}` }))
+      .min(1, 'name at least one store')
+      .default([...VALIDATED_STORES])
+      .refine((s) => new Set(s).size === s.length, 'a store is named twice'),
+    /** Validate these backups instead of the latest of each kind. */
+    backups: z
+      .object({
+        postgres: backupIdOf('postgres').optional(),
+        redis: backupIdOf('redis').optional(),
+        kafka: backupIdOf('kafka').optional(),
+      })
+      .strict()
+      .default({}),
+    /** Override the age limit (backup cadence + RPO objective) per store. */
+    maxAgeSeconds: z
+      .object({ postgres: seconds.optional(), redis: seconds.optional(), kafka: seconds.optional() })
+      .strict()
+      .default({}),
+    postgres: z
+      .object({
+        /** amcheck's heapallindexed: also prove every heap tuple is indexed (slower). */
+        heapAllIndexed: z.boolean().default(false),
+        /** Hash the stored ciphertext against the manifest before restoring anything. */
+        verifyCiphertextBeforeRestore: z.boolean().default(true),
+      })
+      .strict()
+      .default({ heapAllIndexed: false, verifyCiphertextBeforeRestore: true }),
+    kafka: z
+      .object({
+        /** Messages a translated offset may be from the primary's; default the record's offset.lag.max. */
+        toleranceMessages: z.number().int().nonnegative().optional(),
+        /** The replayed window of the mirrored topics. */
+        windowSeconds: z.number().int().positive().max(86_400).default(300),
+        maxRecords: z.number().int().positive().max(5_000_000).default(500_000),
+      })
+      .strict()
+      .default({ windowSeconds: 300, maxRecords: 500_000 }),
+    /** Set when the restore was made by an AWS Backup restore-testing job: the result is reported back to it. */
+    restoreTesting: z
+      .object({ restoreJobId: z.string().min(1) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    for (const store of Object.keys(input.backups) as ValidatedStore[])
+      if (!input.stores.includes(store))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['backups', store],
+          message: `names a ${store} backup but ${store} is not in stores (${input.stores.join(', ')})`,
+        });
+  });
+export type BackupValidationInput = z.infer<typeof BackupValidationInputSchema>;
+
+/** The validated run every later state receives at `$.run`. */
+export const BackupValidationRunSchema = z
+  .object({
+    runId: z.string().min(1),
+    executionId: z.string().min(1),
+    application: z.string().min(1),
+    region: z.string().min(1),
+    trigger: z.enum(['schedule', 'cli', 'console', 'restore-testing']),
+    requestedBy: z.string().min(1),
+    startedAt: z.string().min(1),
+    stores: z.array(z.enum(VALIDATED_STORES)).min(1),
+    backups: z.object({
+      postgres: z.string().optional(),
+      redis: z.string().optional(),
+      kafka: z.string().optional(),
+    }),
+    maxAgeSeconds: z.object({ postgres: z.number(), redis: z.number(), kafka: z.number() }).strict(),
+    objectives: z
+      .object({
+        postgres: z.object({ rpoSeconds: z.number(), rtoSeconds: z.number() }).strict(),
+        redis: z.object({ rpoSeconds: z.number(), rtoSeconds: z.number() }).strict(),
+        kafka: z.object({ rpoSeconds: z.number(), rtoSeconds: z.number() }).strict(),
+      })
+      .strict(),
+    postgres: z.object({ heapAllIndexed: z.boolean(), verifyCiphertextBeforeRestore: z.boolean() }).strict(),
+    kafka: z
+      .object({
+        toleranceMessages: z.number().int().nonnegative().nullable(),
+        windowSeconds: z.number().int().positive(),
+        maxRecords: z.number().int().positive(),
+      })
+      .strict(),
+    restoreJobId: z.string().nullable(),
+  })
+  .strict();
+export type BackupValidationRun = z.infer<typeof BackupValidationRunSchema>;
+
+export const RunInputSchema = z.object({ run: BackupValidationRunSchema }).strict();
