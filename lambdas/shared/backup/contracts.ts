@@ -102,7 +102,11 @@ export const PostgresBackupSchema = z
     source: z.string().min(1),
     /** WAL position where the backup starts (its checkpoint's redo point). */
     startLsn: lsn.nullable(),
-    /** WAL position the backup is consistent at: the standby's replay position while paused. */
+    /**
+     * The backup's end as pg_basebackup reports it (on a standby: its minRecoveryPoint, which
+     * may be before the paused replay position). The state the aggregates describe is
+     * `restore.recoveryTargetLsn` (= aggregates.lsn), at or after this.
+     */
     endLsn: lsn.nullable(),
     timeline: z.number().int().positive().nullable(),
     /** pg_control system identifier (decimal string), null for snapshots. */
@@ -111,10 +115,13 @@ export const PostgresBackupSchema = z
     serverVersion: z.number().int().positive(),
     /**
      * How to restore EXACTLY the state the aggregates describe. The archive's WAL segments
-     * (pg_basebackup -X fetch) may hold records after `endLsn` (the standby kept receiving
-     * WAL while replay was paused): restore with `recovery.signal`,
-     * `recovery_target_lsn = '<endLsn>'`, `recovery_target_inclusive = off`,
-     * `recovery_target_action = 'promote'`. Null for snapshots (restored as taken).
+     * (pg_basebackup -X fetch, plus any later segment up to the target, appended) hold
+     * records after the paused replay position (the standby kept receiving WAL while
+     * replay was paused, and the backup appends a marker record after it so recovery always
+     * finds a record past the target): restore with `recovery.signal`,
+     * `recovery_target_lsn = '<recoveryTargetLsn>'`, `recovery_target_inclusive = off`,
+     * `recovery_target_action = 'promote'` — recovery stops before the first record at or
+     * after the paused position. Null for snapshots (restored as taken).
      */
     restore: z
       .object({
@@ -128,6 +135,13 @@ export const PostgresBackupSchema = z
     files: z.array(ArchiveFileSchema),
     /** The ledger aggregates (row counts, sums, balances per account) read in the same snapshot. */
     aggregates: LedgerAggregatesSchema,
+    /**
+     * 'same-snapshot': the aggregates describe exactly the restored state (paused standby);
+     * 'read-before-snapshot': read just before an RDS/Aurora snapshot was requested, so the
+     * restored database may hold later rows (compare against them as a ledger horizon).
+     * Absent means 'same-snapshot'.
+     */
+    aggregatesConsistency: z.enum(['same-snapshot', 'read-before-snapshot']).optional(),
     /** AWS snapshot identity (method rds-snapshot / aurora-cluster-snapshot). */
     snapshot: z
       .object({

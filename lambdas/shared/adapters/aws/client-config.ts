@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -52,6 +53,7 @@ export interface AwsClientTypes {
   eventBridge: EventBridgeClient;
   s3: S3Client;
   rds: RDSClient;
+  kms: KMSClient;
 }
 export type AwsClientKind = keyof AwsClientTypes;
 
