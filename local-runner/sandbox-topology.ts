@@ -1,4 +1,5 @@
 import type { SandboxEndpoints } from '../sandbox/endpoints';
+import { MIRROR_TARGET_ALIAS } from '../sandbox/kafka';
 import { parseTopology, type Topology, type TopologyInput } from '../lambdas/shared/topology';
 
 /** The alarm the sandbox's failover is wired to, as an EventBridge rule would send it. */
@@ -58,9 +59,11 @@ export function topologyFromSandbox(
       },
       kafka: {
         criticalTopics: endpoints.criticalTopics,
+        // Each region's MirrorMaker 2 alias as a replication source: the primary's topics are `a.<topic>` on the
+        // secondary, and after a failover the reversed flow (failback) mirrors the secondary's as `b.<topic>` on the primary.
         sourceAliases: {
           [endpoints.primary.region]: endpoints.mirrorSourceAlias,
-          [endpoints.secondary.region]: 'b',
+          [endpoints.secondary.region]: MIRROR_TARGET_ALIAS,
         },
         maxLagSeconds: 30,
         offsetLagMax: 10,
