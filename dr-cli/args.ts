@@ -22,6 +22,10 @@ Operate a deployed failover orchestrator (the stack in the region you fail over 
           Answer the waiting approval: resume trading (SendTaskSuccess).
   reject  --execution ARN --by NAME --reason TEXT
           Answer the waiting approval: do not resume (SendTaskFailure, error ApprovalRejected).
+  redrive <execution ARN> [--watch] [--interval SECONDS]
+          Re-drive a failed, timed-out or aborted execution from the state that failed
+          (RedriveExecution): every step observes first, so what already happened is a
+          recorded no-op. Also --execution ARN.
 
 Credentials come from the usual AWS chain; approvers assume the stack's ApproverRoleArn.`;
 
@@ -65,6 +69,9 @@ const WatchFlags = z.object({ execution: executionArn, interval: seconds.default
 const ApproveFlags = z
   .object({ execution: executionArn, by: person, comment: z.string().trim().min(1).max(2000).optional() })
   .strict();
+const RedriveFlags = z
+  .object({ execution: executionArn, watch: z.boolean().default(false), interval: seconds.default(5) })
+  .strict();
 const RejectFlags = z
   .object({
     execution: executionArn,
@@ -78,9 +85,18 @@ export type CliCommand =
   | ({ command: 'watch' } & z.infer<typeof WatchFlags>)
   | ({ command: 'approve' } & z.infer<typeof ApproveFlags>)
   | ({ command: 'reject' } & z.infer<typeof RejectFlags>)
+  | ({ command: 'redrive' } & z.infer<typeof RedriveFlags>)
   | { command: 'help' };
 
-const SCHEMAS = { start: StartFlags, watch: WatchFlags, approve: ApproveFlags, reject: RejectFlags } as const;
+const SCHEMAS = {
+  start: StartFlags,
+  watch: WatchFlags,
+  approve: ApproveFlags,
+  reject: RejectFlags,
+  redrive: RedriveFlags,
+} as const;
+/** Commands that take their one ARN as a positional argument too (`redrive <execution ARN>`). */
+const POSITIONAL_EXECUTION: readonly string[] = ['redrive'];
 type CommandName = keyof typeof SCHEMAS;
 
 const FLAG_TYPES = {
@@ -103,18 +119,24 @@ export function parseCli(argv: readonly string[]): CliCommand {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') return { command: 'help' };
   if (!(command in SCHEMAS)) {
-    throw new UsageError(`unknown command '${command}' (expected start, watch, approve or reject)`);
+    throw new UsageError(`unknown command '${command}' (expected start, watch, approve, reject or redrive)`);
   }
   let values: Record<string, unknown>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: [...rest],
       options: FLAG_TYPES,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: POSITIONAL_EXECUTION.includes(command),
     }));
   } catch (err) {
     throw new UsageError(`${command}: ${(err as Error).message}`);
+  }
+  if (positionals.length > 0) {
+    if (positionals.length > 1 || values.execution !== undefined)
+      throw new UsageError(`${command}: give one execution ARN, as an argument or as --execution`);
+    values = { ...values, execution: positionals[0] };
   }
   if (values.help) return { command: 'help' };
   const schema = SCHEMAS[command as CommandName];

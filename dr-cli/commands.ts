@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   StartExecutionCommand,
@@ -54,6 +55,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'approve':
       case 'reject':
         return await answer(command, io);
+      case 'redrive':
+        return await redrive(command, io);
     }
   } catch (err) {
     const e = err as Error;
@@ -234,4 +237,42 @@ async function answer(
   }
   io.out(`${command.command === 'approve' ? 'APPROVED' : 'REJECTED'}\n`);
   return 0;
+}
+
+/** Execution statuses Step Functions can re-drive (and the only ones worth re-driving). */
+const REDRIVABLE_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+
+/**
+ * Re-drive a failed execution from its failed state (RedriveExecution), after checking that
+ * Step Functions says it can be (status and redriveStatus from DescribeExecution). The
+ * client token makes a repeated command within Step Functions' idempotency window one re-drive.
+ */
+async function redrive(command: Extract<CliCommand, { command: 'redrive' }>, io: CliIo): Promise<number> {
+  const executionArn = command.execution;
+  const sfn = io.sfn(regionOfArn(executionArn));
+  const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const name = described.name ?? executionArn;
+  if (!REDRIVABLE_STATUSES.includes(described.status ?? '')) {
+    throw new Error(
+      `execution ${name} is ${described.status}: only a FAILED, TIMED_OUT or ABORTED execution can be re-driven`,
+    );
+  }
+  if (described.redriveStatus && described.redriveStatus !== 'REDRIVABLE') {
+    throw new Error(
+      `execution ${name} cannot be re-driven (${described.redriveStatus}${described.redriveStatusReason ? `: ${described.redriveStatusReason}` : ''})`,
+    );
+  }
+  const previous = described.redriveCount ?? 0;
+  const out = await sfn.send(
+    new RedriveExecutionCommand({
+      executionArn,
+      clientToken: `dr-cli-redrive-${name}-${previous + 1}`.slice(0, 64),
+    }),
+  );
+  io.out(`${executionArn}\n`);
+  io.err(
+    `dr: re-driving ${name} (was ${described.status}; re-drive ${previous + 1}) from ${out.redriveDate?.toISOString() ?? io.now().toISOString()}\n` +
+      `    follow it:   npm run dr -- watch --execution ${executionArn}\n`,
+  );
+  return command.watch ? watch(executionArn, command.interval, io) : 0;
 }

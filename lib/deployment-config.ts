@@ -67,6 +67,49 @@ const RegionDeploymentSchema = z
   .strict();
 export type RegionDeployment = z.infer<typeof RegionDeploymentSchema>;
 
+/** EventBridge Scheduler cron: six fields, `?` in day-of-month or day-of-week. */
+const SCHEDULER_CRON = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/;
+const TIME_ZONES = new Set(['UTC', ...Intl.supportedValuesOf('timeZone')]);
+
+const BackupValidationSettingsSchema = z
+  .object({
+    /** Start the backup validation on this schedule. @default true */
+    enabled: z.boolean().default(true),
+    /** EventBridge Scheduler cron expression. @default cron(0 3 * * ? *) (03:00 every day) */
+    scheduleExpression: z
+      .string()
+      .default('cron(0 3 * * ? *)')
+      .refine(
+        (cron) => {
+          const m = SCHEDULER_CRON.exec(cron);
+          return Boolean(m) && (m![3] === '?' || m![5] === '?') && m![3] !== m![5];
+        },
+        {
+          message:
+            'must be an EventBridge Scheduler cron expression cron(minutes hours day-of-month month day-of-week year) with ? in exactly one of day-of-month and day-of-week, e.g. cron(0 3 * * ? *)',
+        },
+      ),
+    /** IANA time zone the cron is evaluated in. @default UTC */
+    timezone: z
+      .string()
+      .default('UTC')
+      .refine((tz) => TIME_ZONES.has(tz), {
+        message: 'must be an IANA time zone such as UTC or Europe/London',
+      }),
+    /**
+     * Hours between two scheduled runs (what the cron says): with a day of grace, the
+     * "did not run" alarm fires after this many hours + 24 without a started execution.
+     * At most 144 (CloudWatch evaluates at most 7 days). @default 24
+     */
+    expectedIntervalHours: z.number().int().min(1).max(144).default(24),
+    /** Scheduler retries when StartExecution fails, before the dead-letter queue. @default 3 */
+    retryAttempts: z.number().int().min(0).max(185).default(3),
+    /** Oldest start request Scheduler still delivers, in minutes. @default 60 */
+    maxEventAgeMinutes: z.number().int().min(1).max(1440).default(60),
+  })
+  .strict();
+export type BackupValidationSettings = z.infer<typeof BackupValidationSettingsSchema>;
+
 const s3BucketName = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const dynamoTableName = /^[A-Za-z0-9_.-]{3,255}$/;
 const ssmParameterName = /^\/[A-Za-z0-9_.\-/]{1,1010}$/;
@@ -91,6 +134,8 @@ export const DeploymentConfigSchema = z
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
     /** Bundle the AWS SDK v3 into each step instead of using the Lambda runtime's copy. @default false */
     bundleAwsSdk: z.boolean().default(false),
+    /** The scheduled backup validation (issue 5's workflow), when state-machines/backup-validation.asl.json exists. */
+    backupValidation: BackupValidationSettingsSchema.prefault({}),
     /** Per orchestrator region: networking and keys. @default {} (no VPC, a stack-created key) */
     regions: z.record(z.string(), RegionDeploymentSchema).default({}),
     /** What the steps see (DR_TOPOLOGY): regions, endpoints, DNS, alarms, objectives. */
@@ -166,6 +211,14 @@ export const DeploymentConfigSchema = z
         !/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/.test(pg.passwordSecretArn)
       ) {
         issue(at('postgres', 'passwordSecretArn'), 'must be a Secrets Manager secret ARN');
+      } else if (pg.passwordSecretArn && arnRegion(pg.passwordSecretArn) !== region) {
+        // Every orchestrator reads the replica in its own region (same name): the primary copy is the database's region.
+        issue(
+          at('postgres', 'passwordSecretArn'),
+          `must be the secret in ${region}, the database's region (replicated to every orchestrator region under the same name)`,
+        );
+      } else if (pg.passwordSecretArn && parseArn(pg.passwordSecretArn)!.account !== config.account) {
+        issue(at('postgres', 'passwordSecretArn'), `must be a secret of account ${config.account}`);
       }
     }
   });

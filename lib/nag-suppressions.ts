@@ -2,6 +2,7 @@ import { Validations, type CfnElement } from 'aws-cdk-lib';
 import type { OrchestratorStack } from './orchestrator-stack';
 import { EVIDENCE_KEY_PREFIX, FEATURE_SNAPSHOT_KEY_PREFIX, STEP_CAPABILITIES } from './step-capabilities';
 import type { StepFunctionName } from '../lambdas/registry';
+import type { DrStepFunction } from './dr-step-function';
 
 /**
  * Every cdk-nag AwsSolutions finding the orchestrator accepts, each acknowledged on the
@@ -12,11 +13,8 @@ export function applyOrchestratorNagSuppressions(stack: OrchestratorStack): void
   const logicalId = (element: unknown) => stack.getLogicalId(element as CfnElement);
   const bucketArnToken = `<${logicalId(stack.resources.evidenceBucket.node.defaultChild)}.Arn>`;
 
-  for (const [name, step] of Object.entries(stack.steps) as [
-    StepFunctionName,
-    (typeof stack.steps)[StepFunctionName],
-  ][]) {
-    const capabilities = STEP_CAPABILITIES[name];
+  for (const [name, step] of Object.entries(stack.steps) as [StepFunctionName, DrStepFunction][]) {
+    const capabilities = STEP_CAPABILITIES[name] ?? [];
     const inVpc = Boolean(step.function.isBoundToVpc);
     Validations.of(step.function).acknowledge({
       id: 'AwsSolutions-L1',
@@ -50,24 +48,36 @@ export function applyOrchestratorNagSuppressions(stack: OrchestratorStack): void
     }
   }
 
-  Validations.of(stack.workflow.role).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason:
-      'AWS requires Resource "*" for the CloudWatch Logs vended-log delivery actions Step Functions uses to write execution logs (logs:CreateLogDelivery, GetLogDelivery, …) and for X-Ray tracing; the Lambda invoke statement names each step function',
-  });
+  for (const workflow of Object.values(stack.workflows)) {
+    Validations.of(workflow.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'AWS requires Resource "*" for the CloudWatch Logs vended-log delivery actions Step Functions uses to write execution logs (logs:CreateLogDelivery, GetLogDelivery, …) and for X-Ray tracing; the Lambda invoke statement names each step function',
+    });
+  }
 
-  const stateMachineName = `<${logicalId(stack.workflow.stateMachine.node.defaultChild)}.Name>`;
-  Validations.of(stack.approval.role).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::arn:aws:states:${stack.region}:${stack.account}:execution:${stateMachineName}:*]`,
-    reason:
-      "approvers read (DescribeExecution, GetExecutionHistory) only the executions of this region's failover state machine; execution names are generated per run",
-  });
+  for (const stateMachine of stack.approval.stateMachines) {
+    const stateMachineName = `<${logicalId(stateMachine.node.defaultChild)}.Name>`;
+    Validations.of(stack.approval.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:aws:states:${stack.region}:${stack.account}:execution:${stateMachineName}:*]`,
+      reason:
+        "approvers read (DescribeExecution, GetExecutionHistory) only the executions of this region's workflows that wait for an approval; execution names are generated per run",
+    });
+  }
 
   if (stack.trigger) {
     Validations.of(stack.trigger.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
         'this queue is itself the dead-letter queue of the EventBridge failover trigger (cdk-nag only recognises SQS-to-SQS redrive); its depth is alarmed',
+    });
+  }
+
+  if (stack.backupValidationSchedule) {
+    Validations.of(stack.backupValidationSchedule.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'this queue is itself the dead-letter queue of the EventBridge Scheduler backup-validation schedule (cdk-nag only recognises SQS-to-SQS redrive); its depth is alarmed',
     });
   }
 }

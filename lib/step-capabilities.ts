@@ -42,7 +42,11 @@ export type StepCapability =
   | 'redisSnapshots'
   | 'smokeSink';
 
-export const STEP_CAPABILITIES: Record<StepFunctionName, readonly StepCapability[]> = {
+/**
+ * Partial on purpose: a step registered by a workflow still being written has no entry yet;
+ * the orchestrator stack refuses to deploy a workflow that invokes a step without one.
+ */
+export const STEP_CAPABILITIES: Readonly<Partial<Record<StepFunctionName, readonly StepCapability[]>>> = {
   ValidateInput: [],
   AcquireLock: ['lock'],
   OpenRunRecord: ['runRecords'],

@@ -2,6 +2,7 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { DR_EVENT_SOURCE } from '../lambdas/shared/adapters/aws/eventbridge-publisher';
+import { sameRegionSecretArn } from '../lambdas/shared/providers/database-secret';
 import type { Topology } from '../lambdas/shared/topology';
 import { EVIDENCE_KEY_PREFIX, FEATURE_SNAPSHOT_KEY_PREFIX, type StepCapability } from './step-capabilities';
 
@@ -198,12 +199,13 @@ export function statementsFor(
     allow('DecryptFeatureSnapshots', ['kms:Decrypt'], [targets.keyArn], viaService('s3'));
   }
   if (has('postgres')) {
-    // The operator password of every database this orchestrator connects to, read from this region:
-    // secrets are replicated to every orchestrator region (a replica keeps the name, only the region differs).
+    // The operator password of every database this orchestrator connects to, read from this region
+    // (lambdas/shared/providers/postgres.ts reads exactly these): secrets are replicated to every
+    // orchestrator region (a replica keeps the name, only the region differs).
     const secrets = Object.values(topology.regions)
       .map((r) => r.postgres.passwordSecretArn)
       .filter((arn): arn is string => Boolean(arn))
-      .map((arn) => replicaSecretArn(arn, region));
+      .map((arn) => sameRegionSecretArn(arn, region));
     if (secrets.length > 0)
       allow('DatabaseSecrets', ['secretsmanager:GetSecretValue'], [...new Set(secrets)]);
     const pg = own.postgres;
@@ -261,11 +263,4 @@ function globalClusterArn(stack: Stack, account: string, id: string): string {
     resourceName: id,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
-}
-
-/** The ARN of a Secrets Manager secret's replica in `region` (same name and suffix, that region). */
-export function replicaSecretArn(arn: string, region: string): string {
-  const parts = arn.split(':');
-  parts[3] = region;
-  return parts.join(':');
 }

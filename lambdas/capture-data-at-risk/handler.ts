@@ -5,9 +5,11 @@ import { postgresProvider } from '../shared/providers/postgres';
 import { redisProvider } from '../shared/providers/redis';
 import { runRecordsProvider } from '../shared/providers/run-records';
 import { captureDataAtRiskStep } from './logic';
+import { dataAtRiskFigures } from './metrics';
 
-/** Deployed with only the adapters its logic declares: postgres, kafka, redis, runRecords. */
+/** Deployed with only the adapters its logic declares: postgres, kafka, redis, runRecords; emits the replication lag. */
 export const handler = lambdaHandler(
   captureDataAtRiskStep,
   fromEnvironment(postgresProvider, kafkaProvider, redisProvider, runRecordsProvider),
+  { figures: dataAtRiskFigures },
 );

@@ -51,6 +51,6 @@ export function fromEnvironment<const C extends readonly Provider<object>[]>(
         providers,
       );
     }
-    return opened.forRun(runIdOf(event));
+    return opened.forRun(runIdOf(event), event);
   };
 }

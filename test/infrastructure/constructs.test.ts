@@ -1,15 +1,21 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Function as LambdaFunction, type IFunction } from 'aws-cdk-lib/aws-lambda';
-import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { DefinitionBody, Pass, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { ApprovalAccess } from '../../lib/approval-access';
+import {
+  BackupValidationSchedule,
+  type BackupValidationScheduleProps,
+} from '../../lib/backup-validation-schedule';
 import { parseDeploymentConfig } from '../../lib/deployment-config';
 import { DrRegionalResources } from '../../lib/dr-regional-resources';
 import { DrStepFunction, PROJECT_ROOT } from '../../lib/dr-step-function';
 import { DrWorkflow } from '../../lib/dr-workflow';
 import { FailoverTrigger } from '../../lib/failover-trigger';
-import { replicaSecretArn } from '../../lib/step-permissions';
+import { sameRegionSecretArn } from '../../lambdas/shared/providers/database-secret';
 import { cdkJsonContext, sampleConfigInput } from './synthesize';
 
 const ASL_FILE = path.join(PROJECT_ROOT, 'state-machines', 'failover.asl.json');
@@ -113,7 +119,7 @@ describe('DrWorkflow', () => {
       ALL_FUNCTION_VARIABLES.filter((n) => n !== 'NotifyFunctionArn'),
     );
     expect(() => new DrWorkflow(stack, 'Failover', { definitionFile: ASL_FILE, functions })).toThrow(
-      /uses \$\{NotifyFunctionArn\} but no function was given/,
+      /uses \$\{NotifyFunctionArn\} but no function or value was given/,
     );
   });
 
@@ -154,12 +160,20 @@ describe('the other constructs validate their props', () => {
   test('ApprovalAccess needs at least one IAM principal', () => {
     const stack = newStack();
     const stateMachine = StateMachine.fromStateMachineName(stack, 'Sm', 'x') as unknown as StateMachine;
-    expect(() => new ApprovalAccess(stack, 'A', { stateMachine, approverPrincipalArns: [] })).toThrow(
+    const stateMachines = [stateMachine];
+    expect(() => new ApprovalAccess(stack, 'A', { stateMachines, approverPrincipalArns: [] })).toThrow(
       /at least one approver principal/,
     );
-    expect(() => new ApprovalAccess(stack, 'B', { stateMachine, approverPrincipalArns: ['bob'] })).toThrow(
+    expect(() => new ApprovalAccess(stack, 'B', { stateMachines, approverPrincipalArns: ['bob'] })).toThrow(
       /'bob' is not an IAM role or user ARN/,
     );
+    expect(
+      () =>
+        new ApprovalAccess(stack, 'C', {
+          stateMachines: [],
+          approverPrincipalArns: ['arn:aws:iam::111122223333:role/Duty'],
+        }),
+    ).toThrow(/at least one state machine/);
   });
 
   test('FailoverTrigger needs alarms and sane retry settings', () => {
@@ -201,6 +215,131 @@ describe('the other constructs validate their props', () => {
 
 test('a secret’s replica ARN is the same secret in the orchestrator’s region', () => {
   expect(
-    replicaSecretArn('arn:aws:secretsmanager:us-east-1:111122223333:secret:pg/dr-AbCdEf', 'us-west-2'),
+    sameRegionSecretArn('arn:aws:secretsmanager:us-east-1:111122223333:secret:pg/dr-AbCdEf', 'us-west-2'),
   ).toBe('arn:aws:secretsmanager:us-west-2:111122223333:secret:pg/dr-AbCdEf');
+});
+
+describe('BackupValidationSchedule', () => {
+  const INPUT = JSON.parse(
+    fs.readFileSync(path.join(PROJECT_ROOT, 'events', 'backup-validation-schedule.json'), 'utf8'),
+  ) as Record<string, unknown>;
+  const withSchedule = (props: Partial<BackupValidationScheduleProps> = {}) => {
+    const stack = newStack();
+    const stateMachine = new StateMachine(stack, 'Sm', {
+      definitionBody: DefinitionBody.fromChainable(new Pass(stack, 'Nothing')),
+    });
+    const topic = new Topic(stack, 'Topic');
+    const schedule = new BackupValidationSchedule(stack, 'Schedule', {
+      stateMachine,
+      scheduleExpression: 'cron(0 3 * * ? *)',
+      timezone: 'Europe/London',
+      input: INPUT,
+      expectedIntervalHours: 24,
+      retryAttempts: 3,
+      maxEventAge: Duration.hours(1),
+      alarmTopic: topic,
+      ...props,
+    });
+    return {
+      stack,
+      schedule,
+      template: Template.fromStack(stack),
+      ids: {
+        sm: stack.getLogicalId(stateMachine.node.defaultChild as never),
+        topic: stack.getLogicalId(topic.node.defaultChild as never),
+      },
+    };
+  };
+
+  test('an EventBridge Scheduler schedule: the configured cron and time zone, flexible window off, retries, DLQ, the documented input', () => {
+    const { template, ids, stack, schedule } = withSchedule();
+    const dlq = stack.getLogicalId(schedule.deadLetterQueue.node.defaultChild as never);
+    const [props] = Object.values(template.findResources('AWS::Scheduler::Schedule')).map(
+      (r) => r.Properties,
+    );
+    expect(props).toMatchObject({
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/London',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Target: {
+        Arn: { Ref: ids.sm },
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+      },
+    });
+    expect(JSON.parse(props.Target.Input)).toEqual(INPUT);
+    expect(INPUT.scheduledTime).toBe('<aws.scheduler.scheduled-time>');
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    // The scheduler's role may start exactly this state machine.
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const start = statements.filter((s: { Action: unknown }) => s.Action === 'states:StartExecution');
+    expect(start).toEqual([expect.objectContaining({ Effect: 'Allow', Resource: { Ref: ids.sm } })]);
+  });
+
+  test('alarms: a failed, timed-out or aborted validation; no validation started within the interval + a day (missing data breaches); undelivered starts', () => {
+    const { template, ids, schedule, stack } = withSchedule({ expectedIntervalHours: 24 });
+    const alarm = (a: { node: { defaultChild?: unknown } }) =>
+      template.toJSON().Resources[stack.getLogicalId(a.node.defaultChild as never)].Properties;
+    const failed = alarm(schedule.alarms.failed);
+    expect(failed).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: ids.topic }],
+    });
+    const metricNames = (
+      failed.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: unknown } } }[]
+    )
+      .filter((m) => m.MetricStat)
+      .map((m) => [m.MetricStat!.Metric.MetricName, m.MetricStat!.Metric.Dimensions]);
+    expect(metricNames).toEqual(
+      ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'].map((n) => [
+        n,
+        [{ Name: 'StateMachineArn', Value: { Ref: ids.sm } }],
+      ]),
+    );
+    expect(alarm(schedule.alarms.didNotRun)).toMatchObject({
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsStarted',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: ids.sm } }],
+      Statistic: 'Sum',
+      Period: 3600,
+      EvaluationPeriods: 48,
+      DatapointsToAlarm: 48,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: ids.topic }],
+    });
+    expect(alarm(schedule.alarms.undelivered)).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: ids.topic }],
+    });
+    // A weekly-ish cadence still fits CloudWatch's 7-day evaluation range.
+    const longest = withSchedule({ expectedIntervalHours: 144 });
+    const longestDidNotRun =
+      longest.template.toJSON().Resources[
+        longest.stack.getLogicalId(longest.schedule.alarms.didNotRun.node.defaultChild as never)
+      ].Properties;
+    expect([longestDidNotRun.Period * longestDidNotRun.EvaluationPeriods]).toEqual([7 * 24 * 3600]);
+  });
+
+  test('bad settings are refused naming the setting', () => {
+    expect(() => withSchedule({ expectedIntervalHours: 145 })).toThrow(
+      /expectedIntervalHours \+ 24 must be at most 168/,
+    );
+    expect(() => withSchedule({ expectedIntervalHours: 0 })).toThrow(
+      /expectedIntervalHours must be a whole number/,
+    );
+    expect(() => withSchedule({ scheduleExpression: 'rate(1 day)' })).toThrow(
+      /scheduleExpression must be cron/,
+    );
+    expect(() => withSchedule({ retryAttempts: 186 })).toThrow(
+      /retryAttempts must be a whole number from 0 to 185/,
+    );
+  });
 });

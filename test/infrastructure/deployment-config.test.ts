@@ -43,10 +43,19 @@ describe('deployment config', () => {
       withChange((c) => {
         delete c.logRetentionDays;
         delete c.evidenceRetentionDays;
+        delete c.backupValidation;
         delete c.regions;
       }),
     );
     expect([config.logRetentionDays, config.evidenceRetentionDays, config.regions]).toEqual([90, 2555, {}]);
+    expect(config.backupValidation).toEqual({
+      enabled: true,
+      scheduleExpression: 'cron(0 3 * * ? *)',
+      timezone: 'UTC',
+      expectedIntervalHours: 24,
+      retryAttempts: 3,
+      maxEventAgeMinutes: 60,
+    });
   });
 
   test.each([
@@ -186,6 +195,42 @@ describe('deployment config', () => {
         c.topology.alarms.x = { sourceRegion: 'us-east-1', targetRegion: 'eu-west-1' };
       },
       'topology.alarms.x.targetRegion: region eu-west-1 is not in regions',
+    ],
+    [
+      'a database secret homed in another region',
+      (c: AnyConfig) => {
+        c.topology.regions['us-west-2'].postgres.passwordSecretArn =
+          'arn:aws:secretsmanager:us-east-1:111122223333:secret:tradepulse/dr-operator-AbCdEf';
+      },
+      'topology.regions.us-west-2.postgres.passwordSecretArn: must be the secret in us-west-2',
+    ],
+    [
+      'a backup validation cron without ? in day-of-month or day-of-week',
+      (c: AnyConfig) => {
+        c.backupValidation = { scheduleExpression: 'cron(0 3 * * * *)' };
+      },
+      'backupValidation.scheduleExpression: must be an EventBridge Scheduler cron expression',
+    ],
+    [
+      'a backup validation schedule that is a rate',
+      (c: AnyConfig) => {
+        c.backupValidation = { scheduleExpression: 'rate(1 day)' };
+      },
+      'backupValidation.scheduleExpression',
+    ],
+    [
+      'an unknown time zone',
+      (c: AnyConfig) => {
+        c.backupValidation = { timezone: 'Mars/Olympus' };
+      },
+      'backupValidation.timezone: must be an IANA time zone',
+    ],
+    [
+      'a backup validation interval CloudWatch cannot alarm on',
+      (c: AnyConfig) => {
+        c.backupValidation = { expectedIntervalHours: 168 };
+      },
+      'backupValidation.expectedIntervalHours',
     ],
   ])('rejects %s, naming the field', (_what, change, expected) => {
     expect(messageOf(withChange(change))).toContain(expected);

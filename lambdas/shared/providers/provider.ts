@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsClientSource } from '../adapters/aws/client-config';
 import type { PostgresAdapterOptions } from '../adapters/postgres';
 import type { SelfManagedProcessControl } from '../adapters/postgres/rebuild-host';
@@ -26,8 +27,13 @@ export interface ProviderContext {
   readonly region: string;
   /** SDK clients by region and kind, created once and reused. */
   readonly aws: AwsClientSource;
-  /** Extra options for the PostgreSQL adapters (passwords, TLS). */
+  /** Extra options for the PostgreSQL adapters (passwords, TLS, Aurora promotion); they win over the derived ones. */
   readonly postgres?: PostgresAdapterOptions;
+  /**
+   * Secrets Manager of the orchestrator's region, where the database passwords the topology
+   * names (`passwordSecretArn`) are read. @default a client for `region`, created on first use
+   */
+  readonly secretsManager?: SecretsManagerClient;
   /** The DR validation dataset file (the smoke harness). */
   readonly datasetFile?: string;
   /** The load generator's acknowledged-writes journal (sandbox drills only). */
@@ -42,7 +48,8 @@ export interface ProviderContext {
 
 /** A provider opened for one process: long-lived state (connections) lives here, per-run objects come from `forRun`. */
 export interface OpenProvider<P> {
-  forRun(runId: string): P;
+  /** `event` is the step's raw event, for providers whose adapters depend on the run (Aurora promotion). */
+  forRun(runId: string, event?: unknown): P;
   close?(): Promise<void>;
 }
 
@@ -91,7 +98,7 @@ export class OpenedProviders<P> {
     this.opened = providers.map((p) => p.open(context));
   }
 
-  forRun(runId: string): BaseDependencies & P {
+  forRun(runId: string, event?: unknown): BaseDependencies & P {
     const { topology, region, journal } = this.context;
     const base: BaseDependencies = {
       topology,
@@ -99,7 +106,7 @@ export class OpenedProviders<P> {
       sleep: (ms) => sleep(ms),
       ...(journal ? { journal } : {}),
     };
-    return Object.assign(base, ...this.opened.map((o) => o.forRun(runId))) as BaseDependencies & P;
+    return Object.assign(base, ...this.opened.map((o) => o.forRun(runId, event))) as BaseDependencies & P;
   }
 
   async close(): Promise<void> {

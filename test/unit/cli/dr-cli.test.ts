@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
   SFNClient,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -101,7 +102,7 @@ describe('flags', () => {
     ],
     [['approve', '--execution', EXECUTION_ARN, '--by', 'x', '--bogus'], /Unknown option '--bogus'/],
     [['approve', '--execution', EXECUTION_ARN, '--by'], /--by/],
-    [['redrive', '--execution', EXECUTION_ARN], /unknown command 'redrive'/],
+    [['rewind', '--execution', EXECUTION_ARN], /unknown command 'rewind'/],
   ])('%j is refused naming the flag', (argv, message) => {
     expect(usageError(argv as string[])).toMatch(message);
   });
@@ -409,5 +410,81 @@ describe('watch', () => {
     const captured = io();
     expect(await runCli(['watch', '--execution', EXECUTION_ARN], captured)).toBe(1);
     expect(captured.stdout).toBe('FAILED\n');
+  });
+});
+
+describe('redrive', () => {
+  const REDRIVE_DATE = new Date('2025-03-14T10:06:00.000Z');
+
+  test('RedriveExecution of a failed execution in its region, with a client token per re-drive; the ARN may be positional', async () => {
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .resolves({ name: 'run-1', status: 'FAILED', redriveStatus: 'REDRIVABLE', redriveCount: 1 });
+    sfnMock.on(RedriveExecutionCommand).resolves({ redriveDate: REDRIVE_DATE });
+    const captured = io();
+    expect(await runCli(['redrive', EXECUTION_ARN], captured)).toBe(0);
+    expect(sfnMock).toHaveReceivedCommandWith(RedriveExecutionCommand, {
+      executionArn: EXECUTION_ARN,
+      clientToken: 'dr-cli-redrive-run-1-2',
+    });
+    expect(captured.regions).toEqual(['us-west-2']);
+    expect(captured.stdout).toBe(`${EXECUTION_ARN}\n`);
+    expect(captured.stderr).toContain(
+      're-driving run-1 (was FAILED; re-drive 2) from 2025-03-14T10:06:00.000Z',
+    );
+
+    sfnMock.resetHistory();
+    expect(await runCli(['redrive', '--execution', EXECUTION_ARN], io())).toBe(0);
+    expect(sfnMock).toHaveReceivedCommandTimes(RedriveExecutionCommand, 1);
+  });
+
+  test('--watch follows the re-driven execution until it ends', async () => {
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ name: 'run-1', status: 'TIMED_OUT', redriveStatus: 'REDRIVABLE', startDate: START })
+      .resolves({ name: 'run-1', status: 'SUCCEEDED', startDate: START });
+    sfnMock.on(RedriveExecutionCommand).resolves({ redriveDate: REDRIVE_DATE });
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: historyAfterApproval() });
+    const captured = io();
+    expect(await runCli(['redrive', EXECUTION_ARN, '--watch'], captured)).toBe(0);
+    expect(captured.stdout).toBe(`${EXECUTION_ARN}\nSUCCEEDED\n`);
+  });
+
+  test('a running, succeeded or not-redrivable execution is refused and nothing is re-driven', async () => {
+    for (const [described, message] of [
+      [
+        { name: 'run-1', status: 'RUNNING' },
+        /run-1 is RUNNING: only a FAILED, TIMED_OUT or ABORTED execution/,
+      ],
+      [{ name: 'run-1', status: 'SUCCEEDED' }, /run-1 is SUCCEEDED/],
+      [
+        {
+          name: 'run-1',
+          status: 'FAILED',
+          redriveStatus: 'NOT_REDRIVABLE',
+          redriveStatusReason: 'Execution is older than 14 days',
+        },
+        /run-1 cannot be re-driven \(NOT_REDRIVABLE: Execution is older than 14 days\)/,
+      ],
+    ] as const) {
+      sfnMock.reset();
+      sfnMock.on(DescribeExecutionCommand).resolves(described);
+      const captured = io();
+      expect(await runCli(['redrive', EXECUTION_ARN], captured)).toBe(1);
+      expect(captured.stderr).toMatch(message);
+      expect(sfnMock).not.toHaveReceivedCommand(RedriveExecutionCommand);
+    }
+  });
+
+  test('bad usage: no ARN, two ARNs, a state machine ARN instead of an execution', async () => {
+    expect(() => parseCli(['redrive'])).toThrow(/--execution: is required/);
+    expect(() => parseCli(['redrive', EXECUTION_ARN, '--execution', EXECUTION_ARN])).toThrow(
+      /give one execution ARN/,
+    );
+    expect(() => parseCli(['redrive', STATE_MACHINE_ARN])).toThrow(/--execution: must be an execution ARN/);
+    expect(() => parseCli(['watch', EXECUTION_ARN])).toThrow(UsageError);
+    const captured = io();
+    expect(await runCli(['redrive'], captured)).toBe(2);
+    expect(sfnMock).not.toHaveReceivedCommand(DescribeExecutionCommand);
   });
 });
