@@ -5,15 +5,6 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients, type AwsClients } from '../lambdas/shared/adapters/aws/clients';
 import { SandboxRestoreTargets } from '../lambdas/shared/adapters/restore/sandbox-restore-targets';
 import { DependencyPool } from '../lambdas/shared/build-dependencies';
-import { KMSClient } from '@aws-sdk/client-kms';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { awsClientConfig } from '../lambdas/shared/adapters/aws/client-config';
-import type { BackupReader } from '../lambdas/shared/backup/contracts';
-import { backupDataKeys } from '../lambdas/shared/backup/envelope';
-import { BackupObjectStore } from '../lambdas/shared/backup/object-store';
-import { BackupService } from '../lambdas/shared/backup/service';
-import { KmsManifestSigner } from '../lambdas/shared/backup/signing';
-import type { Topology } from '../lambdas/shared/topology';
 import { localStepInvoker, type InvocationRecord } from '../drill/step-invoker';
 import { TaskTokenBroker } from '../local-runner/approval';
 import {
@@ -27,6 +18,7 @@ import type { SandboxEndpoints } from '../sandbox/endpoints';
 import { ensurePostgres, ensureRedis } from '../sandbox/install';
 import { silentProgress } from '../sandbox/progress';
 import { REPO_ROOT, sandboxProcesses } from '../sandbox/sandbox';
+import { sandboxBackups } from './sandbox-backups';
 
 export const BACKUP_VALIDATION_REPORTS_DIR = path.join(REPO_ROOT, 'reports', 'backup-validation');
 
@@ -90,7 +82,8 @@ export async function runBackupValidation(options: BackupValidationOptions): Pro
       );
     return clients.get(r)!;
   };
-  const backupReader = sandboxBackupReader(endpoints, topology, region, aws(region).s3);
+  const backups = sandboxBackups(endpoints, { region });
+  const backupReader = backups.service;
   const [install, redisServer] = await Promise.all([
     ensurePostgres(silentProgress),
     ensureRedis(silentProgress),
@@ -169,65 +162,8 @@ export async function runBackupValidation(options: BackupValidationOptions): Pro
     await invoker.idle();
     await pool.close();
     for (const c of clients.values()) c.destroy();
+    backups.close();
   }
-}
-
-/** The backups in `region`'s evidence bucket, verified and decrypted with the sandbox's KMS (moto). */
-export function sandboxBackupReader(
-  endpoints: SandboxEndpoints,
-  topology: Topology,
-  region: string,
-  s3: S3Client,
-): BackupReader {
-  const { aws } = topology.regions[region]!;
-  if (!aws.backup)
-    throw new Error(
-      `the sandbox seeded no backup keys for ${region}: restart it ('npm run sandbox -- down')`,
-    );
-  const kms = new KMSClient(
-    awsClientConfig({ region, endpoint: endpoints.aws.endpoint, credentials: endpoints.aws.credentials }),
-  );
-  return new BackupService({
-    env: {
-      application: topology.application,
-      region,
-      bucket: aws.evidenceBucket,
-      dataKeyId: aws.backup.dataKeyArn,
-      signingKeyId: aws.backup.signingKeyArn,
-    },
-    store: new BackupObjectStore(s3, aws.evidenceBucket),
-    dataKeys: backupDataKeys(kms, aws.backup.dataKeyArn),
-    signer: new KmsManifestSigner(kms, aws.backup.signingKeyArn),
-  });
-}
-
-/** The backups in `region`'s evidence bucket, verified and decrypted with the sandbox's KMS (moto). */
-export function sandboxBackupReader(
-  endpoints: SandboxEndpoints,
-  topology: Topology,
-  region: string,
-  s3: S3Client,
-): BackupReader {
-  const { aws } = topology.regions[region]!;
-  if (!aws.backup)
-    throw new Error(
-      `the sandbox seeded no backup keys for ${region}: restart it ('npm run sandbox -- down')`,
-    );
-  const kms = new KMSClient(
-    awsClientConfig({ region, endpoint: endpoints.aws.endpoint, credentials: endpoints.aws.credentials }),
-  );
-  return new BackupService({
-    env: {
-      application: topology.application,
-      region,
-      bucket: aws.evidenceBucket,
-      dataKeyId: aws.backup.dataKeyArn,
-      signingKeyId: aws.backup.signingKeyArn,
-    },
-    store: new BackupObjectStore(s3, aws.evidenceBucket),
-    dataKeys: backupDataKeys(kms, aws.backup.dataKeyArn),
-    signer: new KmsManifestSigner(kms, aws.backup.signingKeyArn),
-  });
 }
 
 /** The RecordBackupValidation result, from the final output or the failed run's last state input. */

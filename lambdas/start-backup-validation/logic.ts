@@ -44,6 +44,17 @@ export const startBackupValidationStep = defineStep({
       region: deps.region,
       trigger: i.trigger,
       requestedBy: i.requestedBy,
+      reason: i.reason ?? null,
+      schedule:
+        i.scheduledTime || i.scheduleExecutionId || i.attemptNumber !== undefined
+          ? Object.fromEntries(
+              Object.entries({
+                scheduledTime: i.scheduledTime,
+                scheduleExecutionId: i.scheduleExecutionId,
+                attemptNumber: i.attemptNumber === undefined ? undefined : String(i.attemptNumber),
+              }).filter((e): e is [string, string] => e[1] !== undefined),
+            )
+          : null,
       startedAt: execution.startTime,
       stores: i.stores,
       backups: i.backups,

@@ -30,9 +30,24 @@ const seconds = z
 export const BackupValidationInputSchema = z
   .object({
     trigger: z.enum(['schedule', 'cli', 'console', 'restore-testing']).default('schedule'),
+    /** The schedule's input names the workflow it starts (events/backup-validation-schedule.json). */
+    workflow: z.literal('backup-validation').optional(),
     requestedBy: z.string().min(1).default('scheduler'),
+    reason: z.string().min(1).optional(),
+    /** 'latest' (the default): the newest backup of each store; name backups in `backups` instead. */
+    backup: z.literal('latest').optional(),
+    /** EventBridge Scheduler's context (<aws.scheduler.*> placeholders), kept as evidence. */
+    scheduledTime: z.string().min(1).optional(),
+    scheduleExecutionId: z.string().min(1).optional(),
+    attemptNumber: z.union([z.string(), z.number()]).optional(),
     stores: z
-      .array(z.enum(VALIDATED_STORES, { message: `must be one of ${VALIDATED_STORES.join(', ')}` }))
+      .array(
+        z.preprocess(
+          // The backup kind's name is accepted for the store.
+          (s) => (s === 'kafka-offsets' ? 'kafka' : s),
+          z.enum(VALIDATED_STORES, { message: `must be one of ${VALIDATED_STORES.join(', ')}` }),
+        ),
+      )
       .min(1, 'name at least one store')
       .default([...VALIDATED_STORES])
       .refine((s) => new Set(s).size === s.length, 'a store is named twice'),
@@ -96,6 +111,9 @@ export const BackupValidationRunSchema = z
     region: z.string().min(1),
     trigger: z.enum(['schedule', 'cli', 'console', 'restore-testing']),
     requestedBy: z.string().min(1),
+    reason: z.string().nullable(),
+    /** What the schedule said about this start (time, execution id, attempt), when a schedule started it. */
+    schedule: z.record(z.string(), z.string()).nullable(),
     startedAt: z.string().min(1),
     stores: z.array(z.enum(VALIDATED_STORES)).min(1),
     backups: z.object({

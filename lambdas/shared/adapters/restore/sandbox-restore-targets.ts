@@ -147,7 +147,7 @@ const pgSettings = (port: number, host: string, target: NonNullable<BackupManife
     `primary_slot_name = ''`,
     `synchronous_standby_names = ''`,
     `archive_mode = off`,
-    `max_connections = 20`,
+    // max_connections, max_wal_senders, … stay as backed up: recovery refuses lower settings than the source's.
     `shared_buffers = '128MB'`,
     `hot_standby = on`,
     `logging_collector = off`,
