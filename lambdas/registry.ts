@@ -45,6 +45,7 @@ import { teardownRestoreTargetsStep } from './teardown-restore-targets/logic';
 import { recordBackupValidationStep } from './record-backup-validation/logic';
 import { notifyBackupValidationStep } from './notify-backup-validation/logic';
 import { reportRestoreValidationStep } from './report-restore-validation/logic';
+import { takeBackupsStep } from './take-backups/logic';
 import type { StepDefinition } from './shared/step';
 
 /**
@@ -103,6 +104,8 @@ export const STEP_FUNCTIONS = {
   RecordBackupValidation: recordBackupValidationStep,
   NotifyBackupValidation: notifyBackupValidationStep,
   ReportRestoreValidation: reportRestoreValidationStep,
+  // Taking the backups the validation checks (runnable on its own: npm run backup -- take)
+  TakeBackups: takeBackupsStep,
 } as const;
 
 export type StepFunctionName = keyof typeof STEP_FUNCTIONS;

@@ -1,4 +1,8 @@
 import { KMSClient } from '@aws-sdk/client-kms';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { PostgresAdapterOptions } from '../adapters/postgres';
+import { readLedgerAggregates } from '../adapters/postgres/ledger';
+import { withSession, type PostgresConnection } from '../adapters/postgres/session';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AwsClientSource } from '../adapters/aws/client-config';
 import { InvalidInputError } from '../errors';
@@ -68,7 +72,15 @@ export function backupServiceFromTopology(
  */
 export function backupSourcesFromTopology(
   topology: Topology,
-  input: { sourceRegion: string; standbyRegion: string; pgBinDir?: string },
+  input: {
+    sourceRegion: string;
+    standbyRegion: string;
+    /** Directory of pg_basebackup (self-managed PostgreSQL). */
+    pgBinDir?: string;
+    /** RDS client of the source region (RDS / Aurora snapshots) and how to log in to read aggregates. */
+    rds?: RDSClient;
+    postgresOptions?: Pick<PostgresAdapterOptions, 'operatorPassword' | 'ssl'>;
+  },
 ): BackupSources {
   const source = topology.regions[input.sourceRegion];
   const standby = topology.regions[input.standbyRegion];
@@ -80,12 +92,16 @@ export function backupSourcesFromTopology(
     throw new InvalidInputError(`region '${input.standbyRegion}' is not in the topology`, {
       field: 'standbyRegion',
     });
-  const pgConn = (p: Topology['regions'][string]['postgres']) => ({
+  const pgConn = (p: Topology['regions'][string]['postgres']): PostgresConnection => ({
     host: p.host,
     port: p.port,
     database: p.database,
     operatorUser: p.operatorUser,
     applicationUser: p.applicationUser,
+    ...(input.postgresOptions?.operatorPassword
+      ? { operatorPassword: input.postgresOptions.operatorPassword }
+      : {}),
+    ...(input.postgresOptions?.ssl ? { ssl: input.postgresOptions.ssl } : {}),
   });
   const sources: BackupSources = {
     sourceRegion: input.sourceRegion,
@@ -101,11 +117,34 @@ export function backupSourcesFromTopology(
       offsetLagMax: topology.kafka.offsetLagMax,
     },
   };
-  if (standby.postgres.kind === 'self-managed' && source.postgres.kind === 'self-managed' && input.pgBinDir)
+  const pg = source.postgres;
+  if (pg.kind === 'self-managed' && standby.postgres.kind === 'self-managed' && input.pgBinDir)
     sources.postgres = {
       standby: pgConn(standby.postgres),
-      primary: pgConn(source.postgres),
+      primary: pgConn(pg),
       pgBinDir: input.pgBinDir,
     };
+  else if (pg.kind !== 'self-managed' && input.rds) {
+    const conn = pgConn(pg);
+    sources.postgres = {
+      kind: pg.kind === 'rds' ? 'rds-snapshot' : 'aurora-cluster-snapshot',
+      rds: input.rds,
+      identifier: pg.kind === 'rds' ? pg.dbInstanceIdentifier : clusterIdOf(pg.dbClusterArn),
+      readAggregates: async () => ({
+        aggregates: await readLedgerAggregates(conn),
+        serverVersion: await withSession(conn, async (c) =>
+          Number(
+            (await c.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]!.v,
+          ),
+        ),
+        endpoint: `${conn.host}:${conn.port}`,
+      }),
+    };
+  }
   return sources;
+}
+
+/** `arn:aws:rds:us-east-1:123:cluster:tradepulse-a` → `tradepulse-a`. */
+function clusterIdOf(arn: string): string {
+  return arn.slice(arn.lastIndexOf(':') + 1);
 }

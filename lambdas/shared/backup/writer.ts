@@ -12,6 +12,7 @@ import { InvalidInputError } from '../errors';
 import { BackupFailedError } from './errors';
 import { recordKafkaOffsets, type KafkaOffsetsSource } from './record-kafka';
 import type { BackupService } from './service';
+import { takeRdsSnapshot, type RdsSnapshotSource } from './rds-snapshot';
 import { takePostgresArchive, type PostgresBackupSource } from './take-postgres';
 import { takeRedisSnapshot, type RedisBackupSource } from './take-redis';
 
@@ -19,7 +20,8 @@ import { takeRedisSnapshot, type RedisBackupSource } from './take-redis';
 export interface BackupSources {
   /** The region whose stores are backed up (the primary). */
   sourceRegion: string;
-  postgres?: PostgresBackupSource;
+  /** pg_basebackup of a paused streaming standby (self-managed), or an RDS/Aurora snapshot. */
+  postgres?: PostgresBackupSource | RdsSnapshotSource;
   redis?: RedisBackupSource;
   kafka?: KafkaOffsetsSource;
 }
@@ -100,6 +102,20 @@ export class BackupTaker implements BackupWriter {
     const done = await this.already('postgres', backupId);
     if (done) return done;
     const started = performance.now();
+    if ('kind' in source) {
+      const snap = await takeRdsSnapshot(source, backupId);
+      return this.finish(
+        {
+          backupId,
+          kind: 'postgres',
+          takenAt: snap.takenAt.toISOString(),
+          timingsMs: snap.timingsMs,
+          objects: [],
+          postgres: snap.postgres,
+        },
+        started,
+      );
+    }
     const taken = await takePostgresArchive(source, backupId, (archive) =>
       this.service.storeObject({
         kind: 'postgres',

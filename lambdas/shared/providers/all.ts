@@ -1,4 +1,5 @@
 import { backupReaderProvider } from './backup-reader';
+import { backupWriterProvider } from './backup-writer';
 import { eventsProvider } from './events';
 import { evidenceProvider } from './evidence';
 import { flagsProvider } from './flags';
@@ -33,6 +34,7 @@ export const ALL_PROVIDERS = [
   redisReplicaProvider,
   mirrorControlProvider,
   backupReaderProvider,
+  backupWriterProvider,
   restoreTargetsProvider,
   restoredStoresProvider,
   mirrorReplayProvider,
@@ -55,6 +57,7 @@ export {
   redisReplicaProvider,
   mirrorControlProvider,
   backupReaderProvider,
+  backupWriterProvider,
   restoreTargetsProvider,
   restoredStoresProvider,
   mirrorReplayProvider,

@@ -8,14 +8,16 @@ import { InvalidInputError } from '../errors';
 import type { RegionTopology, Topology } from '../topology';
 import type { BackupValidationDependencies } from '../backup-validation/dependencies';
 import type { RestoreTargets } from '../adapters/contracts';
-import type { BackupReader } from '../backup/contracts';
+import type { BackupReader, BackupWriter } from '../backup/contracts';
+import type { BackupTakingDependencies } from '../backup/dependencies';
 import type { SmokeDependencies } from '../../run-smoke-harness/logic';
 
 /** Everything any step may be given: the DR dependencies and the smoke harness's. */
 export type AllDependencies = DrDependencies &
   SmokeDependencies &
   RebuildDependencies &
-  BackupValidationDependencies;
+  BackupValidationDependencies &
+  BackupTakingDependencies;
 
 /** What every step gets without asking: the topology, the orchestrator's region, a sleep, the drill's journal. */
 export type BaseDependencies = Pick<DrDependencies, 'topology' | 'region' | 'sleep' | 'journal'>;
@@ -44,6 +46,8 @@ export interface ProviderContext {
   readonly restoreTargets?: RestoreTargets;
   /** The backups to validate (the local runner's, over the sandbox's KMS); @default the region's, see backupReaderFor. */
   readonly backupReader?: BackupReader;
+  /** The backup writer (the sandbox CLI's, which runs pg_basebackup); @default see backupWriterFor. */
+  readonly backupWriter?: BackupWriter;
 }
 
 /** A provider opened for one process: long-lived state (connections) lives here, per-run objects come from `forRun`. */

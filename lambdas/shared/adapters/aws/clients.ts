@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -26,6 +27,8 @@ export interface AwsClients {
   readonly sns: SNSClient;
   readonly eventBridge: EventBridgeClient;
   readonly s3: S3Client;
+  /** Backups: data keys (GenerateDataKey/Decrypt) and manifest signatures (Sign/Verify). */
+  readonly kms: KMSClient;
   /** Destroys the clients created so far (tests, the local runner). */
   destroy(): void;
 }
@@ -51,9 +54,13 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
   const eventBridge = lazy(() => new EventBridgeClient(config));
   // Path-style addressing only against an endpoint override (moto has no virtual-host DNS).
   const s3 = lazy(() => new S3Client({ ...config, forcePathStyle: Boolean(opts.endpoint) }));
+  const kms = lazy(() => new KMSClient(config));
   return {
     get route53() {
       return route53();
+    },
+    get kms() {
+      return kms();
     },
     get ssm() {
       return ssm();
