@@ -17,7 +17,11 @@ export class AuditTrailConsumer {
   readonly consumed: ConsumedMessage[] = [];
   private consumer: Consumer | undefined;
 
-  constructor(readonly groupId: string) {}
+  /** `writerId`: count only that load generator's messages (a topic may hold an earlier drill's too). */
+  constructor(
+    readonly groupId: string,
+    readonly writerId?: string,
+  ) {}
 
   async start(brokers: string[], topics: string[]): Promise<void> {
     const kafka = new Kafka({ clientId: `${this.groupId}-client`, brokers, logLevel: logLevel.NOTHING });
@@ -33,7 +37,12 @@ export class AuditTrailConsumer {
       eachMessage: async ({ topic, partition, message }) => {
         let seq: number | null = null;
         try {
-          seq = (JSON.parse(message.value?.toString() ?? 'null') as { seq?: number } | null)?.seq ?? null;
+          const value = JSON.parse(message.value?.toString() ?? 'null') as {
+            seq?: number;
+            writerId?: string;
+          } | null;
+          if (this.writerId && value?.writerId !== this.writerId) return;
+          seq = value?.seq ?? null;
         } catch {
           seq = null;
         }

@@ -86,19 +86,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
   const source = endpoints.primary.region;
   const target = endpoints.secondary.region;
   const topology = topologyFromSandbox(endpoints, options.topologyOverrides);
-  const clients = new Map<string, AwsClients>();
-  const aws = (region: string) => {
-    if (!clients.has(region))
-      clients.set(
-        region,
-        createAwsClients({
-          region,
-          endpoint: endpoints.aws.endpoint,
-          credentials: endpoints.aws.credentials,
-        }),
-      );
-    return clients.get(region)!;
-  };
+  const { aws, destroy } = sandboxAwsClients(endpoints);
   const runDir = path.join(options.reportsDir, runId);
   fs.mkdirSync(runDir, { recursive: true });
   const journalPath = path.join(runDir, 'acknowledged-writes.jsonl');
@@ -156,38 +144,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
       await audit.stop();
     })();
 
-    const broker = new TaskTokenBroker();
-    broker.onWaiting((token, payload) => {
-      result.approval.requestedAt = Date.now();
-      options.approval(
-        {
-          approve: (by, comment) => {
-            Object.assign(result.approval, {
-              decidedAt: Date.now(),
-              decision: 'approved',
-              by,
-              comment: comment ?? null,
-            });
-            broker.sendTaskSuccess(token, {
-              approved: true,
-              approvedBy: by,
-              at: new Date().toISOString(),
-              ...(comment ? { comment } : {}),
-            });
-          },
-          reject: (by, reason) => {
-            Object.assign(result.approval, {
-              decidedAt: Date.now(),
-              decision: 'rejected',
-              by,
-              comment: reason,
-            });
-            broker.sendTaskFailure(token, 'ApprovalRejected', `${by}: ${reason}`);
-          },
-        },
-        (payload as { evidence?: unknown }).evidence,
-      );
-    });
+    const broker = approvalBroker(result.approval, options.approval);
     const invoker = localStepInvoker(pool, options.faults);
     const input =
       options.trigger === 'alarm'
@@ -205,35 +162,19 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
             requestedBy: os.userInfo().username,
             reason: 'sandbox failover drill',
           };
-    const execute = (redrive?: { fromState: string; input: unknown }) =>
-      runWorkflowLocally({
-        workflow: 'failover',
-        region: target,
-        executionName: runId,
-        input: options.allowDataLoss ? { ...input, allowDataLoss: options.allowDataLoss } : input,
-        invoke: invoker.invoke,
-        broker,
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        ...(options.approvalTimeouts ? { approvalTimeouts: options.approvalTimeouts } : {}),
-        ...(redrive ? { redrive } : {}),
-      });
-    let execution = await execute();
-    result.executions.push(execution);
-    // Crashes injected into steps: re-drive from the failed state, as an operator would.
-    const crashed = (e: LocalExecutionResult) => e.timeline.some((t) => t.error === 'InjectedCrash');
-    while (
-      execution.status === 'FAILED' &&
-      execution.failedState &&
-      crashed(execution) &&
-      result.executions.length <= (options.faults?.length ?? 0)
-    ) {
-      log(`re-driving ${runId} from ${execution.failedState}`);
-      const redriveFrom = execution.failedState;
-      await invoker.idle();
-      await invoker.invoke('AcquireLock', { run: redriveRun(execution) }, 'RedriveReacquireLock');
-      execution = await execute({ fromState: redriveFrom, input: execution.stateInputs[redriveFrom] });
-      result.executions.push(execution);
-    }
+    result.executions = await executeWithRedrives({
+      workflow: 'failover',
+      region: target,
+      runId,
+      input: options.allowDataLoss ? { ...input, allowDataLoss: options.allowDataLoss } : input,
+      invoker,
+      broker,
+      log,
+      faults: options.faults,
+      onProgress: options.onProgress,
+      approvalTimeouts: options.approvalTimeouts,
+    });
+    const execution = result.executions.at(-1)!;
     result.invocations = invoker.invocations;
 
     if (execution.status === 'SUCCEEDED' && options.mode !== 'dryRun') {
@@ -270,8 +211,105 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
     await audit.stop().catch(() => undefined);
     await gateway.stop();
     await pool.close();
-    for (const c of clients.values()) c.destroy();
+    destroy();
   }
+}
+
+/** SDK clients per region against the sandbox's AWS endpoint, created once and destroyed together. */
+export function sandboxAwsClients(endpoints: SandboxEndpoints) {
+  const clients = new Map<string, AwsClients>();
+  const aws = (region: string) => {
+    if (!clients.has(region))
+      clients.set(
+        region,
+        createAwsClients({
+          region,
+          endpoint: endpoints.aws.endpoint,
+          credentials: endpoints.aws.credentials,
+        }),
+      );
+    return clients.get(region)!;
+  };
+  return { aws, destroy: () => clients.forEach((c) => c.destroy()) };
+}
+
+/** The task-token broker of a drill: the approval is answered by `answer` and recorded in `record`. */
+export function approvalBroker(record: DrillRun['approval'], answer: ApprovalAnswer): TaskTokenBroker {
+  const broker = new TaskTokenBroker();
+  broker.onWaiting((token, payload) => {
+    record.requestedAt = Date.now();
+    answer(
+      {
+        approve: (by, comment) => {
+          Object.assign(record, {
+            decidedAt: Date.now(),
+            decision: 'approved',
+            by,
+            comment: comment ?? null,
+          });
+          broker.sendTaskSuccess(token, {
+            approved: true,
+            approvedBy: by,
+            at: new Date().toISOString(),
+            ...(comment ? { comment } : {}),
+          });
+        },
+        reject: (by, reason) => {
+          Object.assign(record, { decidedAt: Date.now(), decision: 'rejected', by, comment: reason });
+          broker.sendTaskFailure(token, 'ApprovalRejected', `${by}: ${reason}`);
+        },
+      },
+      (payload as { evidence?: unknown }).evidence,
+    );
+  });
+  return broker;
+}
+
+/**
+ * Runs a workflow of state-machines/ in-process; after a crash injected into a step, re-drives
+ * it from the failed state (its lock taken again first), as an operator would.
+ */
+export async function executeWithRedrives(o: {
+  workflow: string;
+  region: string;
+  runId: string;
+  input: unknown;
+  invoker: ReturnType<typeof localStepInvoker>;
+  broker: TaskTokenBroker;
+  log: (line: string) => void;
+  faults?: InjectedFault[] | undefined;
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+  approvalTimeouts?: { timeoutSeconds?: number; heartbeatSeconds?: number } | undefined;
+}): Promise<LocalExecutionResult[]> {
+  const execute = (redrive?: { fromState: string; input: unknown }) =>
+    runWorkflowLocally({
+      workflow: o.workflow,
+      region: o.region,
+      executionName: o.runId,
+      input: o.input,
+      invoke: o.invoker.invoke,
+      broker: o.broker,
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.approvalTimeouts ? { approvalTimeouts: o.approvalTimeouts } : {}),
+      ...(redrive ? { redrive } : {}),
+    });
+  const executions = [await execute()];
+  let execution = executions[0]!;
+  const crashed = (e: LocalExecutionResult) => e.timeline.some((t) => t.error === 'InjectedCrash');
+  while (
+    execution.status === 'FAILED' &&
+    execution.failedState &&
+    crashed(execution) &&
+    executions.length <= (o.faults?.length ?? 0)
+  ) {
+    o.log(`re-driving ${o.runId} from ${execution.failedState}`);
+    const redriveFrom = execution.failedState;
+    await o.invoker.idle();
+    await o.invoker.invoke('AcquireLock', { run: redriveRun(execution) }, 'RedriveReacquireLock');
+    execution = await execute({ fromState: redriveFrom, input: execution.stateInputs[redriveFrom] });
+    executions.push(execution);
+  }
+  return executions;
 }
 
 function redriveRun(execution: LocalExecutionResult): unknown {
