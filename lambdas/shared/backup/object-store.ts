@@ -141,8 +141,10 @@ export class BackupObjectStore {
       return { key, bytes, parts: done.length, ...(out.VersionId ? { versionId: out.VersionId } : {}) };
     } catch (err) {
       if (uploadId !== undefined)
-        await s3
-          .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        await Promise.resolve()
+          .then(() =>
+            s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })),
+          )
           .catch(() => undefined);
       throw err;
     }
