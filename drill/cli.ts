@@ -3,17 +3,18 @@ import readline from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { defaultSandboxConfig } from '../sandbox/config';
 import { terminalProgress } from '../sandbox/progress';
-import { REPO_ROOT, startSandbox, stopSandbox } from '../sandbox/sandbox';
+import { REPO_ROOT, sandboxProcessControl, startSandbox, stopSandbox } from '../sandbox/sandbox';
 import { buildEvidenceReport } from '../report/build-report';
 import { renderReportText } from '../report/render-text';
 import { writeEvidenceReport } from '../report/write-report';
 import type { ProgressEvent } from '../local-runner/run-workflow';
 import { STEP_FUNCTIONS, type StepFunctionName } from '../lambdas/registry';
 import { archiveReport } from './archive-report';
+import { runFailback } from './failback';
 import { drillReportInput } from './report-input';
 import { runDrill, type ApprovalAnswer } from './run-drill';
 
-const USAGE = `usage: npm run drill -- [--async] [--dry-run | --alarm] [--yes | --reject] [--rate N] [--keep-sandbox]
+const USAGE = `usage: npm run drill -- [--async] [--dry-run | --alarm | --failback] [--yes | --reject] [--rate N] [--keep-sandbox]
 
 A full failover drill on the local sandbox: starts both regions' servers, runs the load
 generator, executes state-machines/failover.asl.json with every step's Lambda handler,
@@ -23,6 +24,10 @@ reports/disaster-recovery/<run-id>/.
   --async         asynchronous PostgreSQL replication (default: synchronous, zero RPO)
   --dry-run       every step checks and reports what it would do; nothing changes
   --alarm         start as EventBridge would on the failover alarm (mode failover, not drill)
+  --failback      a round trip: the failover drill, then state-machines/failback.asl.json back
+                  to the primary region (rebuild, warm-up, staggered zero-loss switchover,
+                  approval, post-failback review); a second report, <run-id>-failback, is linked
+  --failback-warmup S  the failback's warm-up phase in seconds (default 5; 1800 in production)
   --yes           approve resumption without asking   --reject   reject it
                   (without a terminal, drills on the sandbox approve unattended and say so)
   --rate N        load-generator writes per second (default 40)
@@ -100,6 +105,8 @@ async function main(): Promise<number> {
       async: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       alarm: { type: 'boolean' },
+      failback: { type: 'boolean' },
+      'failback-warmup': { type: 'string' },
       yes: { type: 'boolean' },
       reject: { type: 'boolean' },
       rate: { type: 'string' },
@@ -123,7 +130,12 @@ async function main(): Promise<number> {
   if (values.yes && values.reject) throw new Error('--yes and --reject contradict each other; give one');
   if (values.alarm && values['dry-run'])
     throw new Error('--alarm starts an unplanned failover; it cannot be a --dry-run');
+  if (values.failback && (values['dry-run'] || values.reject))
+    throw new Error(
+      '--failback returns after a failover that resumed trading; it cannot follow a --dry-run or --reject',
+    );
   const rate = number('rate', values.rate, 40, 1, 2000);
+  const failbackWarmup = number('failback-warmup', values['failback-warmup'], 5, 0, 7200);
   const warmup = number('warmup', values.warmup, 5, 0, 600);
   const interactive = Boolean(process.stdin.isTTY) && !values.yes && !values.reject;
   const channel = interactive ? 'terminal' : values.yes || values.reject ? 'task-token' : 'unattended';
@@ -177,18 +189,43 @@ async function main(): Promise<number> {
       onProgress: printProgress(started),
       log: (line) => progress.step(line),
     });
-    const report = buildEvidenceReport(drillReportInput(drill, synchronous, channel));
-    const written = await writeEvidenceReport(report, {
+    const publish = async (run: typeof drill) => {
+      const report = buildEvidenceReport(drillReportInput(run, synchronous, channel));
+      const written = await writeEvidenceReport(report, {
+        reportsDir: path.join(REPO_ROOT, 'reports', 'disaster-recovery'),
+      });
+      const archived = await archiveReport(endpoints, report);
+      progress.done(
+        `report archived under Object Lock in ${report.targetRegion}: ${archived.map((a) => a.key).join(', ')}`,
+      );
+      process.stdout.write(
+        `\n${renderReportText(report, { files: written, color: Boolean(process.stdout.isTTY) })}\n`,
+      );
+      return report.outcome;
+    };
+    const outcome = await publish(drill);
+    if (!values.failback || outcome !== 'resumed')
+      return outcome === 'resumed' || outcome === 'dry-run-complete' ? 0 : 1;
+
+    progress.step(`failback: returning to ${endpoints.primary.region} after ${drill.runId}`);
+    const failback = await runFailback({
+      endpoints,
+      processControl: await sandboxProcessControl(config, progress),
+      approval,
+      ratePerSecond: rate,
+      loadBeforeSeconds: warmup,
+      warmupSeconds: failbackWarmup,
+      afterResumeSeconds: 3,
       reportsDir: path.join(REPO_ROOT, 'reports', 'disaster-recovery'),
+      failover: drill,
+      onProgress: printProgress(started),
+      log: (line) => progress.step(line),
     });
-    const archived = await archiveReport(endpoints, report);
+    const failbackOutcome = await publish(failback);
     progress.done(
-      `report archived under Object Lock in ${report.targetRegion}: ${archived.map((a) => a.key).join(', ')}`,
+      `round trip ${drill.runId} → ${failback.runId}: ${failback.ackedWritesLost?.missing ?? '?'} of ${failback.ackedWritesLost?.acknowledged ?? '?'} acknowledged writes lost over both runs; Kafka skipped ${failback.kafka?.skipped ?? '?'}`,
     );
-    process.stdout.write(
-      `\n${renderReportText(report, { files: written, color: Boolean(process.stdout.isTTY) })}\n`,
-    );
-    return report.outcome === 'resumed' || report.outcome === 'dry-run-complete' ? 0 : 1;
+    return failbackOutcome === 'resumed' ? 0 : 1;
   } finally {
     await teardown();
   }

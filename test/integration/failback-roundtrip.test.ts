@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runFailback, type FailbackDrillRun } from '../../drill/failback';
+import { drillReportInput } from '../../drill/report-input';
+import { buildEvidenceReport } from '../../report/build-report';
 import type { DrillRun } from '../../drill/run-drill';
 import type { SelfManagedProcessControl } from '../../lambdas/shared/adapters/postgres/rebuild-host';
 import { queryOnce } from '../../sandbox/postgres';
@@ -17,7 +19,7 @@ function stepsOf(run: DrillRun): Record<string, { result?: Record<string, unknow
   return (last.output as { steps?: Record<string, { result?: Record<string, unknown> }> }).steps ?? {};
 }
 
-describe('a full round trip under load: failover A → B, then failback B → A', () => {
+describe('a full round trip under load: failover A → B, then failback B → A with a crash mid-switchover re-driven', () => {
   let failover: DrillRun;
   let failback: FailbackDrillRun;
   let control: SelfManagedProcessControl;
@@ -34,14 +36,48 @@ describe('a full round trip under load: failover A → B, then failback B → A'
       afterResumeSeconds: 2,
       reportsDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tp-failback-')),
       failover,
+      // PostgreSQL promoted in A, then the step crashes before answering: Kafka is switched, the writer record not yet.
+      faults: [{ step: 'PromotePostgres', when: 'after', times: 1 }],
     });
   });
 
-  test('the failover succeeded and the failback workflow ran to trading resumed in A', () => {
+  test('the failover succeeded; the failback crashed in the switchover, went down the failure path, and its re-drive ran to trading resumed in A', () => {
     expect(failover.executions.at(-1)!.status).toBe('SUCCEEDED');
-    const last = failback.executions.at(-1)!;
-    expect([last.status, last.error, last.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    const [first, redrive] = failback.executions;
+    expect([first!.status, first!.failedState]).toEqual(['FAILED', 'PromotePostgres']);
+    expect(first!.timeline.map((t) => t.state)).toEqual(
+      expect.arrayContaining(['RecordFailure', 'NotifyFailure', 'ReleaseLockAfterFailure']),
+    );
+    expect([redrive!.status, redrive!.error, redrive!.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(redrive!.timeline[0]!.state).toBe('PromotePostgres');
     expect(failback.failoverRunId).toBe(failover.runId);
+  });
+
+  test('nothing was done twice: the re-driven promotion observed its goal held', () => {
+    const actions = (step: string) =>
+      failback.invocations.filter((i) => i.step === step).map((i) => i.action);
+    expect(actions('PromotePostgres')).toEqual(['changed', 'no-op']);
+    expect(actions('FenceOldPrimary')).toEqual(['changed']);
+    expect(actions('PromoteKafka')).toHaveLength(1);
+    expect(actions('RebuildPostgresStandby')).toEqual(['changed', 'changed']);
+  });
+
+  test('the failback evidence report says resumed, B → A, with the switchover timeline', () => {
+    const report = buildEvidenceReport(drillReportInput(failback, true, 'task-token'));
+    expect(report.outcome).toBe('resumed');
+    expect([report.runId, report.sourceRegion, report.targetRegion]).toEqual([
+      `${failover.runId}-failback`,
+      endpoints().secondary.region,
+      endpoints().primary.region,
+    ]);
+    expect(report.timeline.map((t) => t.state)).toEqual(
+      expect.arrayContaining([
+        'RebuildTarget',
+        'ConfirmFinalLsn',
+        'VerifyWorkloadsStage',
+        'PostFailbackReview',
+      ]),
+    );
   });
 
   test('A is the writable primary again and B its streaming standby; Redis follows; Route 53 is back on A', async () => {
