@@ -266,7 +266,10 @@ export class SelfManagedPostgresRebuilder implements PostgresRebuilder {
           replica: after.applicationCanLogin,
         },
         clusterStateBefore: 'control' in control ? control.control.clusterState : null,
-        toolOutputTail: toolOutput.trim().split('\n').slice(-5),
+        toolOutput: toolOutput
+          .split(/[\r\n]+/)
+          .filter((l) => /diverged|common checkpoint|need to copy|no rewind|Done|backup|error/i.test(l))
+          .slice(-8),
       },
     };
   }
