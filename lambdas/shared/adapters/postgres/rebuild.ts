@@ -93,6 +93,9 @@ interface ReplicaView {
 
 const elapsed = (since: number) => Date.now() - since;
 
+/** Control-file states of a primary that stopped without a shutdown checkpoint. */
+const CRASHED_PRIMARY = new Set(['in production', 'in crash recovery']);
+
 export class SelfManagedPostgresRebuilder implements PostgresRebuilder {
   constructor(private readonly opts: SelfManagedRebuilderOptions) {}
 
@@ -156,12 +159,20 @@ export class SelfManagedPostgresRebuilder implements PostgresRebuilder {
     const endWhileRunning = before.inRecovery === false ? before.lsn : null;
     await this.opts.host.stop();
     let control = await this.controlData();
-    if ('control' in control && !isCleanShutdown(control.control)) {
-      // Crashed (or killed): let it recover and shut down cleanly. It starts fenced (its ALTER SYSTEM read-only
-      // default and the application role's missing LOGIN are still in place) and stops again at once.
+    if ('control' in control && CRASHED_PRIMARY.has(control.control.clusterState)) {
+      // A primary that crashed (or was killed): let it recover and shut down cleanly. It starts fenced (its
+      // ALTER SYSTEM read-only default and the application role's missing LOGIN are still in place) and
+      // stops again at once.
       await this.opts.host.start();
       await this.opts.host.stop();
       control = await this.controlData();
+    }
+    if ('control' in control && !isCleanShutdown(control.control)) {
+      // Left in recovery by an interrupted rewind or copy (its configuration may be the new primary's own):
+      // never started again, and pg_rewind refuses it, so it is copied afresh.
+      control = {
+        controlError: `not shut down cleanly (cluster state "${control.control.clusterState}": an interrupted rebuild or a crashed standby)`,
+      };
     }
     timingsMs.stop = elapsed(t);
     const replicaEndLsn =
