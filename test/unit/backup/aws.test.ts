@@ -99,7 +99,7 @@ describe('manifest signatures (KMS Sign / Verify)', () => {
     const signer = new KmsManifestSigner(new KMSClient({}), SIGNING);
     const signature = await signer.sign(manifest, new Date());
     const changed = Buffer.from(manifest);
-    changed[changed.length - 3] ^= 0x01;
+    changed[changed.length - 3]! ^= 0x01;
     await expect(signer.verify(changed, signature, 'm.json')).rejects.toThrow(BackupSignatureError);
     // …even when whoever changed it also rewrote the digest in the signature file: KMS refuses.
     const forged = { ...signature, manifestSha256: createHash('sha256').update(changed).digest('hex') };
@@ -135,13 +135,11 @@ describe('data keys (KMS GenerateDataKey / Decrypt)', () => {
   const context = { purpose: 'tradepulse-dr-backup', backupId: 'b', object: 'base.tar' };
 
   test('generated under the data key with the encryption context; decrypted with the key pinned', async () => {
-    kmsMock
-      .on(GenerateDataKeyCommand)
-      .resolves({
-        Plaintext: new Uint8Array(32).fill(7),
-        CiphertextBlob: new Uint8Array([1, 2]),
-        KeyId: DATA,
-      });
+    kmsMock.on(GenerateDataKeyCommand).resolves({
+      Plaintext: new Uint8Array(32).fill(7),
+      CiphertextBlob: new Uint8Array([1, 2]),
+      KeyId: DATA,
+    });
     kmsMock.on(DecryptCommand).resolves({ Plaintext: new Uint8Array(32).fill(7) });
     const keys = backupDataKeys(new KMSClient({}), 'alias/tradepulse-dr-evidence');
     const key = await keys.generateDataKey(context);
@@ -284,11 +282,9 @@ describe('RDS and Aurora snapshots', () => {
   });
 
   test('a retry finds the snapshot of this backup and does not create a second one', async () => {
-    rdsMock
-      .on(DescribeDBSnapshotsCommand)
-      .resolves({
-        DBSnapshots: [{ Status: 'available', DBSnapshotArn: 'arn:aws:rds:::x', EngineVersion: '15' }],
-      });
+    rdsMock.on(DescribeDBSnapshotsCommand).resolves({
+      DBSnapshots: [{ Status: 'available', DBSnapshotArn: 'arn:aws:rds:::x', EngineVersion: '15' }],
+    });
     await takeRdsSnapshot(source('rds-snapshot'), BACKUP);
     expect(rdsMock).not.toHaveReceivedCommand(CreateDBSnapshotCommand);
   });
