@@ -59,6 +59,18 @@ function checksIn(value: unknown, found: ValidationCheck[] = []): ValidationChec
   return found;
 }
 
+/** What each restore step restored (target, time, bytes, LSN reached, phase timings), from `$.steps.restore`. */
+function restoredTargets(restore: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [store, branch] of Object.entries((restore as Record<string, unknown> | undefined) ?? {})) {
+    const result = (branch as { result?: Record<string, unknown> } | undefined)?.result;
+    if (!result) continue;
+    const { kind, targetId, backupId, restoreMs, details } = result;
+    out[store] = { kind, targetId, backupId, restoreMs, details };
+  }
+  return out;
+}
+
 /**
  * Records the validation's evidence — every check with pass/fail, figures and timings, the
  * restore times against the RTO objectives, the teardown's proof — in the evidence store
@@ -115,6 +127,7 @@ export const recordBackupValidationStep = defineStep({
         (steps.selectBackups as { result?: { selected?: unknown } } | undefined)?.result?.selected ?? {},
       objectives: run?.objectives ?? null,
       restoreTimes: Object.fromEntries(restores.map((c) => [c.store, c.figures])),
+      restores: restoredTargets(steps.restore),
       checks,
       summary: {
         checks: checks.length,

@@ -1,5 +1,6 @@
 import type { BackupValidationDependencies } from '../shared/backup-validation/dependencies';
 import {
+  restoredArchiveCheck,
   checkAggregates,
   checkIndexes,
   checkRestoreTime,
@@ -30,44 +31,44 @@ export const validatePostgresRestoreStep = defineStep({
     void _split;
     const checks: ValidationCheck[] = [
       checkRestoreTime('postgres', target.restoreMs, run.objectives.postgres.rtoSeconds),
+      ...restoredArchiveCheck('postgres', manifest, target.details),
     ];
     const inspector = deps.restoredPostgres(target);
     try {
-      let started = Date.now();
-      const indexes = await inspector.checkIndexes(RESTORED_CANONICAL_TABLES, run.postgres.heapAllIndexed);
-      checks.push({
-        ...checkIndexes(indexes, RESTORED_CANONICAL_TABLES),
-        durationMs: Date.now() - started,
-      });
-      started = Date.now();
-      const ledger = await reconcileLedger({
-        baseline: baseline as LedgerAggregates,
-        target: inspector.ledger,
-      });
-      const ledgerMs = Date.now() - started;
-      // Aggregates read just before an RDS/Aurora snapshot may be followed by later rows in it:
-      // then the rows the aggregates could hold (the horizon split) must equal them exactly.
+      // amcheck and the ledger read run side by side, each in its own session.
+      const started = Date.now();
+      const [indexes, ledger] = await Promise.all([
+        inspector
+          .checkIndexes(RESTORED_CANONICAL_TABLES, run.postgres.heapAllIndexed)
+          .then((r) => ({ r, ms: Date.now() - started })),
+        reconcileLedger({ baseline: baseline as LedgerAggregates, target: inspector.ledger }).then((r) => ({
+          r,
+          ms: Date.now() - started,
+        })),
+      ]);
+      checks.push({ ...checkIndexes(indexes.r, RESTORED_CANONICAL_TABLES), durationMs: indexes.ms });
+      const ledgerMs = ledger.ms;
       const sameSnapshot = (manifest.postgres!.aggregatesConsistency ?? 'same-snapshot') === 'same-snapshot';
-      const within = ledger.found.horizon?.within;
+      const within = ledger.r.found.horizon?.within;
       const compared: LedgerAggregates =
         sameSnapshot || !within
-          ? ledger.found
+          ? ledger.r.found
           : {
-              ...ledger.found,
+              ...ledger.r.found,
               tables: within.tables,
               balancesByAccount: within.balancesByAccount,
               positionsByAccountInstrument: within.positionsByAccountInstrument,
             };
       checks.push({ ...checkAggregates(baseline as LedgerAggregates, compared), durationMs: ledgerMs });
-      const sev1 = ledger.findings.filter((f) => f.sev1);
+      const sev1 = ledger.r.findings.filter((f) => f.sev1);
       checks.push({
         check: 'postgres.ledger-parity',
         store: 'postgres',
-        passed: ledger.parity,
-        reason: ledger.parity
-          ? `ledger parity with the manifest's baseline (${ledger.findings.length} non-SEV-1 finding(s))`
+        passed: ledger.r.parity,
+        reason: ledger.r.parity
+          ? `ledger parity with the manifest's baseline (${ledger.r.findings.length} non-SEV-1 finding(s))`
           : `${sev1.length} SEV-1 ledger finding(s): ${formatFindings(sev1).slice(0, 3).join('; ')}`,
-        figures: { counts: ledger.counts, findings: firstOf(formatFindings(ledger.findings)) },
+        figures: { counts: ledger.r.counts, findings: firstOf(formatFindings(ledger.r.findings)) },
         durationMs: ledgerMs,
       });
     } finally {

@@ -1,5 +1,6 @@
 import type { BackupValidationDependencies } from '../shared/backup-validation/dependencies';
 import {
+  restoredArchiveCheck,
   checkRedisDigests,
   checkRedisKeyCount,
   checkRestoreTime,
@@ -20,6 +21,7 @@ export const validateRedisRestoreStep = defineStep({
     const expected = manifest.redis!;
     const checks: ValidationCheck[] = [
       checkRestoreTime('redis', target.restoreMs, run.objectives.redis.rtoSeconds),
+      ...restoredArchiveCheck('redis', manifest, target.details),
     ];
     const inspector = deps.restoredRedis(target);
     try {

@@ -119,7 +119,9 @@ describe('backup validation on the sandbox', () => {
     expect(checks).toEqual(
       expect.arrayContaining([
         ['postgres.manifest-signature', true],
-        ['postgres.checksums', true],
+        ['postgres.archive-checksums', true],
+        ['redis.checksums', true],
+        ['redis.archive-checksums', true],
         ['postgres.backup-age', true],
         ['postgres.restore-time', true],
         ['postgres.amcheck', true],
@@ -144,7 +146,10 @@ describe('backup validation on the sandbox', () => {
     flipped[Math.floor(flipped.length / 2)]! ^= 0x01;
     await putObject(key, flipped);
     try {
-      const refused = await validate({ stores: ['postgres'] });
+      const refused = await validate({
+        stores: ['postgres'],
+        postgres: { verifyCiphertextBeforeRestore: true },
+      });
       expect(refused.record).toMatchObject({ outcome: 'failed' });
       expect(check(refused, 'postgres.checksums')!.reason).toMatch(
         /^checksum mismatch, base\.tar: stored \d+ bytes with SHA-256/,
@@ -157,7 +162,10 @@ describe('backup validation on the sandbox', () => {
         postgres: { verifyCiphertextBeforeRestore: false },
       });
       expect(midway.record).toMatchObject({ outcome: 'failed' });
-      expect((midway.report!.failure as { error: string }).error).toBe('BackupIntegrityError');
+      expect(midway.report!.failure).toMatchObject({
+        error: 'BackupIntegrityError',
+        message: expect.stringMatching(/base\.tar\.enc: frame \d+ .*failed AES-GCM authentication/),
+      });
       expect(midway.invocations.map((i) => i.step)).toContain('RestorePostgresBackup');
       expectTornDown(midway);
     } finally {

@@ -113,6 +113,27 @@ export function checkRestoreTime(
       );
 }
 
+/**
+ * A restore from the archive stream completes only when every AES-GCM frame authenticated
+ * and the ciphertext and plaintext SHA-256 equal the manifest's (the stream errors
+ * otherwise): a finished sandbox restore is that proof. Snapshot restores (RDS) have none.
+ */
+export function restoredArchiveCheck(
+  store: ValidatedStore,
+  manifest: { objects: { name: string; bytes: number; sha256: string }[] },
+  details: Record<string, unknown>,
+): ValidationCheck[] {
+  if (details.streamVerified !== true) return [];
+  return manifest.objects.map((o) =>
+    pass(
+      `${store}.archive-checksums`,
+      store,
+      `${o.name} decrypted with every GCM frame authenticated; ${o.bytes} bytes with the manifest's ciphertext and plaintext SHA-256`,
+      { object: o.name, bytes: o.bytes, sha256: o.sha256 },
+    ),
+  );
+}
+
 // ---------------------------------------------------------------- PostgreSQL
 
 export function checkIndexes(checks: readonly IndexCheck[], tables: readonly string[]): ValidationCheck {

@@ -271,7 +271,8 @@ export class SandboxRestoreTargets implements RestoreTargets {
       details: {
         dataDirectory: dir,
         archiveBytes: bytes,
-        archiveSha256Verified: archive.sha256,
+        // The verified stream ended without error: every frame authenticated, both SHA-256 equal the manifest's.
+        streamVerified: true,
         recoveryTargetLsn: backup.restore?.recoveryTargetLsn ?? null,
         promotedAtLsn: state.lsn,
         timeline: state.timeline,
@@ -354,6 +355,7 @@ export class SandboxRestoreTargets implements RestoreTargets {
       details: {
         dataDirectory: dir,
         rdbBytes: fs.statSync(rdb).size,
+        streamVerified: true,
         keysLoaded: keys.dbsize,
         timingsMs: { decryptMs, loadMs: Date.now() - mark },
       },
@@ -382,6 +384,14 @@ export class SandboxRestoreTargets implements RestoreTargets {
     const removed: string[] = [];
     for (const proc of this.opts.supervisor.list().filter((p) => p.name.startsWith(prefix))) {
       const wasRunning = this.opts.supervisor.isRunning(proc.name);
+      // A disposable copy needs no shutdown checkpoint: immediate shutdown (SIGQUIT), then the supervisor's stop.
+      if (wasRunning && proc.name.endsWith('postgres')) {
+        try {
+          process.kill(proc.pid, 'SIGQUIT');
+        } catch {
+          // already gone
+        }
+      }
       await this.opts.supervisor.stop(proc.name);
       if (wasRunning) removed.push(`stopped ${proc.name} (pid ${proc.pid})`);
     }
