@@ -6,13 +6,16 @@ import { takeBackupsStep } from '../lambdas/take-backups/logic';
 import { ensurePostgres } from '../sandbox/install';
 import { silentProgress } from '../sandbox/progress';
 import { sandboxBackups, sandboxByPortBase } from './sandbox-backups';
+import { validateCommand } from './validate-cli';
 
-const USAGE = `usage: npm run backup -- <take|list|verify> [--port-base N] [options]
+const USAGE = `usage: npm run backup -- <take|list|verify|validate> [--port-base N] [options]
 
   take     take signed, envelope-encrypted backups on the local sandbox (TakeBackups step):
            PostgreSQL base backup of the paused standby, Redis RDB, Kafka consumer offsets
   list     list the complete backups (manifest present), newest first
   verify   verify a backup: manifest signature, every object decrypted and checked
+  validate run the backup-validation workflow: restore into disposable targets, check, tear down,
+           report (npm run backup -- validate --help)
 
   --port-base N     the sandbox to use (its first port; default 25400)
   --kind K          postgres | redis | kafka-offsets (take: repeatable, default all; verify: required)
@@ -76,6 +79,8 @@ function parse(argv: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // validate: the backup-validation workflow on the sandbox (backup/validate-cli.ts).
+  if (argv[0] === 'validate') return validateCommand(argv.slice(1));
   let args;
   try {
     args = parse(argv);
