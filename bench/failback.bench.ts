@@ -100,6 +100,16 @@ function print(failover: DrillRun, failback: FailbackDrillRun) {
   console.log(
     `failback trading paused, excluding approval: ${fmt(paused.pausedMs)} (gateway view; approval wait ${fmt(paused.approvalMs)}); workflow quiesce → resumed less approval: ${fmt(span)} (target < 15 s)`,
   );
+  const timeline = failback.executions.flatMap((e) => e.timeline);
+  const from = timeline.find((t) => t.state === 'QuiesceTrading')?.enteredAt ?? 0;
+  const to = timeline.findLast((t) => t.state === 'ResumeTrading')?.exitedAt ?? 0;
+  const slowest = timeline
+    .filter((t) => t.type === 'Task' && t.exitedAt && t.enteredAt >= from && t.enteredAt <= to)
+    .filter((t) => t.state !== 'RequestApproval')
+    .map((t) => [t.state, t.exitedAt! - t.enteredAt] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6);
+  console.log(`  slowest states while paused: ${slowest.map(([s, ms]) => `${s} ${ms} ms`).join(', ')}`);
   console.log(
     `final LSN of the fenced primary ${proof?.finalLsn ?? '?'}, replayed by the promoted standby ${proof?.replayedLsn ?? '?'}`,
   );
