@@ -6,7 +6,10 @@ import { validateFailbackRequestStep } from '../../../lambdas/validate-failback-
 import { verifySwitchoverStageStep } from '../../../lambdas/verify-switchover-stage/logic';
 import { warmUpTargetStep } from '../../../lambdas/warm-up-target/logic';
 import type { Run } from '../../../lambdas/shared/run';
+import { FailbackRequestSchema, ExecutionInputSchema } from '../../../lambdas/shared/run';
 import { executeStep } from '../../../lambdas/shared/step';
+import fs from 'node:fs';
+import path from 'node:path';
 import { TRADING_ENDPOINTS } from '../../../lambdas/shared/topology';
 import { SOURCE, TARGET, fakeDeps, mutations, sampleRun, writeCalls, type FakeWorld } from './fakes';
 
@@ -35,6 +38,15 @@ const request = (overrides: Record<string, unknown> = {}) => ({
   requestedBy: 'jest',
   warmupSeconds: 3,
   ...overrides,
+});
+
+describe('events/failback-console.json', () => {
+  it('is a valid failback request (30 min warm-up), and not a failover input', () => {
+    const file = path.resolve(import.meta.dirname, '../../../events/failback-console.json');
+    const event = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    expect(FailbackRequestSchema.parse(event)).toMatchObject({ workflow: 'failback', warmupSeconds: 1800 });
+    expect(ExecutionInputSchema.safeParse(event).success).toBe(false);
+  });
 });
 
 describe('validate-failback-request', () => {
