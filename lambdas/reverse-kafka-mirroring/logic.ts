@@ -12,7 +12,7 @@
 import * as z from 'zod';
 import type { MirrorFlow, TopicReplicationLag } from '../shared/adapters/contracts';
 import type { DrDependencies, RebuildDependencies } from '../shared/dependencies';
-import { InvalidInputError, NotReadyYetError } from '../shared/errors';
+import { InvalidInputError, NotReadyYetError, TransientError } from '../shared/errors';
 import { RunSchema } from '../shared/run';
 import { actionFor, defineStep } from '../shared/step';
 
@@ -56,18 +56,31 @@ export const reverseKafkaMirroringStep = defineStep({
     const kafka = deps.kafka(source, target);
     const objective = deps.topology.kafka.maxLagSeconds;
     const waitedFrom = Date.now();
-    let lag = await kafka.replicationLag();
-    while (lag.some((l) => l.lagSeconds > objective)) {
+    // Right after MirrorMaker 2 creates the mirrored topics their leaders may still be moving: a transient
+    // error while reading the lag is one more reason to look again, until the time is up.
+    let lag: TopicReplicationLag[] | null = null;
+    let lastError: string | null = null;
+    for (;;) {
+      try {
+        lag = await kafka.replicationLag();
+        lastError = null;
+        if (!lag.some((l) => l.lagSeconds > objective)) break;
+      } catch (err) {
+        if (!(err instanceof TransientError)) throw err;
+        lastError = err.message;
+      }
       if (Date.now() - waitedFrom > lagTimeoutSeconds * 1000)
         throw new NotReadyYetError(
-          `replication ${source} → ${target} is not within ${objective} s after ${lagTimeoutSeconds} s: ${lag
-            .filter((l) => l.lagSeconds > objective)
-            .map((l) => `${l.topic} ${l.lagSeconds} s / ${l.messagesBehind} messages behind`)
-            .join(', ')}`,
-          { lag, flow },
+          `replication ${source} → ${target} is not within ${objective} s after ${lagTimeoutSeconds} s: ${
+            lastError ??
+            (lag ?? [])
+              .filter((l) => l.lagSeconds > objective)
+              .map((l) => `${l.topic} ${l.lagSeconds} s / ${l.messagesBehind} messages behind`)
+              .join(', ')
+          }`,
+          { lag, lastError, flow },
         );
       await deps.sleep(POLL_MS);
-      lag = await kafka.replicationLag();
     }
     return {
       action: actionFor(false, alreadyDone),
@@ -83,7 +96,7 @@ export const reverseKafkaMirroringStep = defineStep({
             `started ${flow.mechanism} ${source} → ${target} (${flow.mirroredTopics.join(', ')} on ${target}) with checkpoints and group offset sync`,
           ]
         : [],
-      result: { reversed: true, flow, lag },
+      result: { reversed: true, flow, lag: lag ?? [] },
     };
   },
 });

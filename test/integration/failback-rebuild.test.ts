@@ -180,6 +180,41 @@ describe('rebuilding the old primary region as a replica of the new one', () => 
     expect((await executeStep(rebuildPostgresStandbyStep, { run }, deps())).evidence.action).toBe('no-op');
   });
 
+  test('PostgreSQL: a rebuild interrupted after the stop, or after pg_rewind, converges when re-driven', async () => {
+    const host = (await sandboxProcessControl(endpoints.config)).postgres(A().region);
+    // Interrupted after the clean stop: the re-drive rewinds the stopped node.
+    await queryOnce(A().postgres.port, 'select pg_promote(true, 30)');
+    await queryOnce(A().postgres.port, `insert into dr_rebuild_probe (note) values ('third-split-brain')`);
+    await host.stop();
+    const afterStop = await executeStep(rebuildPostgresStandbyStep, { run }, deps());
+    expect(afterStop.evidence.action).toBe('changed');
+    expect(afterStop.result.method).toBe('pg_rewind');
+    expect(await rowsWithNote(A().postgres.port, 'third-split-brain')).toBe(0);
+
+    // Interrupted right after pg_rewind: the data directory holds B's configuration and is left in recovery;
+    // it must not be started like that (it would take B's port), so the re-drive copies it afresh.
+    await queryOnce(A().postgres.port, 'select pg_promote(true, 30)');
+    await queryOnce(A().postgres.port, `insert into dr_rebuild_probe (note) values ('fourth-split-brain')`);
+    await host.stop();
+    await queryOnce(B().postgres.port, 'checkpoint');
+    await host.runTool('pg_rewind', [
+      '--target-pgdata',
+      host.dataDir,
+      '--source-server',
+      `host=127.0.0.1 port=${B().postgres.port} user=${endpoints().postgresUsers.operator} dbname=postgres`,
+    ]);
+    expect(await host.readFile('postgresql.auto.conf')).toMatch(new RegExp(`port = '?${B().postgres.port}`));
+    const afterRewind = await executeStep(rebuildPostgresStandbyStep, { run }, deps());
+    expect(afterRewind.result.method).toBe('pg_basebackup');
+    expect(afterRewind.result.reason).toMatch(/not shut down cleanly \(cluster state "in archive recovery"/);
+    await queryOnce(B().postgres.port, `insert into dr_rebuild_probe (note) values ('after-redrive-on-b')`);
+    await waitFor(
+      'the row written on B on A',
+      async () => (await rowsWithNote(A().postgres.port, 'after-redrive-on-b')) === 1,
+    );
+    expect(await rowsWithNote(A().postgres.port, 'fourth-split-brain')).toBe(0);
+  });
+
   test('Redis: the fenced old primary becomes a caught-up replica of B, its fence cleared', async () => {
     const b = redisClient(B().redis.port);
     const a = redisClient(A().redis.port);

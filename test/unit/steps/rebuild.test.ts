@@ -13,7 +13,7 @@ import type {
   RedisReplicaState,
   TopicReplicationLag,
 } from '../../../lambdas/shared/adapters/contracts';
-import { InvalidInputError, NotReadyYetError } from '../../../lambdas/shared/errors';
+import { InvalidInputError, NotReadyYetError, TransientError } from '../../../lambdas/shared/errors';
 import { executeStep } from '../../../lambdas/shared/step';
 import { rebuildPostgresStandbyStep } from '../../../lambdas/rebuild-postgres-standby/logic';
 import { reattachRedisReplicaStep } from '../../../lambdas/reattach-redis-replica/logic';
@@ -263,6 +263,37 @@ describe('reverse-kafka-mirroring', () => {
     await expect(
       executeStep(reverseKafkaMirroringStep, { run: failbackRun(), lagTimeoutSeconds: 0.001 }, deps),
     ).rejects.toThrow(/orders 120 s/);
+  });
+
+  test('a transient error while the mirrored topics settle is read again, not a failure', async () => {
+    const { deps } = setup([caughtUp]);
+    let calls = 0;
+    const flaky = {
+      async replicationLag() {
+        calls += 1;
+        if (calls === 1) throw new TransientError('KafkaJSProtocolError: This server is not the leader');
+        return caughtUp;
+      },
+    } as unknown as KafkaAdapter;
+    const { evidence } = await executeStep(
+      reverseKafkaMirroringStep,
+      { run: failbackRun() },
+      { ...deps, kafka: () => flaky },
+    );
+    expect(evidence.action).toBe('changed');
+    expect(calls).toBe(2);
+    const broken = {
+      async replicationLag() {
+        throw new TransientError('KafkaJSConnectionError: Connection error');
+      },
+    } as unknown as KafkaAdapter;
+    await expect(
+      executeStep(
+        reverseKafkaMirroringStep,
+        { run: failbackRun(), lagTimeoutSeconds: 0.001 },
+        { ...deps, kafka: () => broken },
+      ),
+    ).rejects.toThrow(/not within 30 s after 0.001 s: KafkaJSConnectionError/);
   });
 
   test('a dry run changes nothing', async () => {
