@@ -237,6 +237,17 @@ describe('backups taken under load', () => {
     const manifest = await get(k.manifest);
     manifest[manifest.indexOf('"keyCount": ') + 12]! ^= 0x01;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k.manifest, Body: manifest }));
+    await expect(backups.service.loadVerifiedManifest(k.manifest)).rejects.toThrow(
+      /the manifest was changed after signing/,
+    );
+    // Whoever changes the manifest may rewrite the digest in the signature file too: then moto's
+    // KMS Verify (RSA_2048, RSASSA_PSS_SHA_256) is what refuses it.
+    const signature = JSON.parse((await get(k.signature)).toString('utf8')) as Record<string, unknown>;
+    signature.manifestSha256 = createHash('sha256').update(manifest).digest('hex');
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: k.signature, Body: JSON.stringify(signature) }),
+    );
     await expect(backups.service.loadVerifiedManifest(k.manifest)).rejects.toThrow(BackupSignatureError);
+    await expect(backups.service.loadVerifiedManifest(k.manifest)).rejects.toThrow(/does not verify under/);
   });
 });

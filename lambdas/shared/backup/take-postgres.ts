@@ -244,8 +244,13 @@ export async function takePostgresArchive(
       await Promise.all([pipeline(child.stdout, indexer), stored]);
       object = await stored;
     } catch (err) {
-      child.kill('SIGTERM');
-      await exited.catch(() => null);
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const code = await exited.catch(() => null);
+      // pg_basebackup's own failure (its stderr) explains more than what it left half-written.
+      if (code !== 0 && code !== null && stderr.trim())
+        throw new BackupFailedError(`pg_basebackup exited with ${code}: ${stderr.trim()}`, {
+          reason: 'pg_basebackup',
+        });
       if (err instanceof BackupFailedError) throw err;
       throw new BackupFailedError(
         `the base backup of ${standbyAt} failed: ${(err as Error).message}${stderr ? `\n${stderr.trim()}` : ''}`,
@@ -291,10 +296,19 @@ export async function takePostgresArchive(
   } finally {
     if (paused) {
       const t = performance.now();
-      await standby.query('select pg_wal_replay_resume()').catch(async () => {
-        // The session may have died: resume from a fresh one.
-        await withStandbyRetry(source.standby);
-      });
+      try {
+        await standby.query('select pg_wal_replay_resume()').catch(() =>
+          // The session may have died: resume from a fresh one.
+          withStandbyRetry(source.standby),
+        );
+      } catch (err) {
+        // Never leave the standby silently paused: this outranks whatever failed before.
+        // eslint-disable-next-line no-unsafe-finally
+        throw new BackupFailedError(
+          `WAL replay on ${standbyAt} is STILL PAUSED and could not be resumed (${(err as Error).message}): run select pg_wal_replay_resume() there`,
+          { reason: 'resume-failed' },
+        );
+      }
       timings.resumeMs = elapsed(t);
     }
     await standby.end().catch(() => {});
