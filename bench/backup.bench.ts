@@ -15,14 +15,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { newValidationRunId, runBackupValidation } from '../backup/validate';
 import { restoreTargetPrefix } from '../lambdas/shared/adapters/restore/target-names';
 import { sandboxBackups } from '../backup/sandbox-backups';
-import { AuditTrailConsumer } from '../drill/audit-consumer';
+import { sampleActivity } from '../backup/sample-activity';
 import { defaultSandboxConfig } from '../sandbox/config';
 import { ensurePostgres } from '../sandbox/install';
 import { queryOnce } from '../sandbox/postgres';
 import { silentProgress } from '../sandbox/progress';
-import { redisClient } from '../sandbox/redis';
 import { REPO_ROOT, sandboxProcesses, startSandbox, stopSandbox } from '../sandbox/sandbox';
-import { startLoadGenerator } from '../workload';
 import { loadBulkLedger } from './bulk-ledger';
 import { pidsInGroups, pssBytes } from './process-memory';
 
@@ -83,28 +81,12 @@ async function main() {
   try {
     // ---- the data: a million orders, Redis features, a little live traffic on Kafka
     const load = await loadBulkLedger(endpoints.primary.postgres.port, { orders });
-    const redis = redisClient(endpoints.primary.redis.port);
-    await redis.connect();
-    for (let i = 0; i < redisKeys; i += 1000) {
-      const pipe = redis.pipeline();
-      for (let k = i; k < Math.min(i + 1000, redisKeys); k += 1)
-        pipe.hset(`feature:acct:${k}`, { score: String(k * 0.5), window: '5m' });
-      await pipe.exec();
-    }
-    redis.disconnect();
-    const audit = new AuditTrailConsumer('audit-trail-bench-backup');
-    await audit.start(endpoints.primary.kafka.brokers, ['orders']);
-    const traffic = startLoadGenerator({
-      journalPath: path.join(reportsDir, 'journal.jsonl'),
+    const activity = await sampleActivity(endpoints, {
+      name: 'bench-backup',
+      journalDir: reportsDir,
+      redisKeys,
       ratePerSecond: 50,
-      writerId: 'loadgen-bench-backup',
-      postgres: { ...endpoints.primary.postgres, user: endpoints.postgresUsers.app },
-      kafka: { brokers: endpoints.primary.kafka.brokers },
     });
-    await sleep(3000);
-    await traffic.stop();
-    await sleep(1500);
-    await audit.stop();
     // The backup is taken on the standby: let it replay the bulk load first (not part of the timed phases).
     const [primaryLsn] = await queryOnce<{ lsn: string }>(
       endpoints.primary.postgres.port,
@@ -119,9 +101,8 @@ async function main() {
       if (row?.caught_up) break;
       await sleep(200);
     }
-    await sleep(3000); // MirrorMaker 2 checkpoints the audit group
     lines.push(
-      `data: ${orders.toLocaleString('en-US')} orders + fills + ledger postings loaded in ${s(load.ms)}, ${redisKeys} Redis keys, ${traffic.stats().acknowledged.kafka} Kafka messages`,
+      `data: ${orders.toLocaleString('en-US')} orders + fills + ledger postings loaded in ${s(load.ms)}, ${redisKeys} Redis keys, ${activity.kafkaMessages} Kafka messages`,
     );
 
     // ---- backup

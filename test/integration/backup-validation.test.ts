@@ -1,22 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { runBackupValidation, type BackupValidationRun } from '../../backup/validate';
+import { sampleActivity } from '../../backup/sample-activity';
 import { sandboxBackups, type SandboxBackups } from '../../backup/sandbox-backups';
-import { AuditTrailConsumer } from '../../drill/audit-consumer';
 import { restoreTargetPrefix } from '../../lambdas/shared/adapters/restore/target-names';
 import { backupKeys, type TakenBackup } from '../../lambdas/shared/backup/contracts';
 import { ensurePostgres } from '../../sandbox/install';
 import { awsClientConfig } from '../../sandbox/moto';
 import { silentProgress } from '../../sandbox/progress';
-import { redisClient } from '../../sandbox/redis';
 import { sandboxProcesses } from '../../sandbox/sandbox';
-import { startLoadGenerator } from '../../workload';
 import { useFreshSandbox } from './fresh-sandbox';
 
 const endpoints = useFreshSandbox('backup-validation', 26730);
@@ -70,27 +67,7 @@ const putObject = (key: string, body: Buffer) =>
 
 beforeAll(async () => {
   const e = endpoints();
-  // Load: the generator writes orders, fills and risk events to PostgreSQL and Kafka; an audit
-  // consumer group commits on `orders` (a critical group MirrorMaker 2 checkpoints).
-  const audit = new AuditTrailConsumer('audit-trail-backup-validation');
-  await audit.start(e.primary.kafka.brokers, ['orders']);
-  const load = startLoadGenerator({
-    journalPath: path.join(reportsDir, 'journal.jsonl'),
-    ratePerSecond: 60,
-    writerId: 'loadgen-backup-validation',
-    postgres: { ...e.primary.postgres, user: e.postgresUsers.app },
-    kafka: { brokers: e.primary.kafka.brokers },
-  });
-  const redis = redisClient(e.primary.redis.port);
-  await redis.connect();
-  for (let i = 0; i < 50; i += 1)
-    await redis.hset(`feature:acct:${i}`, { score: String(i * 1.5), updatedAt: '2026-11-27T00:00:00Z' });
-  redis.disconnect();
-  await sleep(3000);
-  await load.stop();
-  await sleep(1500); // the consumer catches up and commits
-  await audit.stop();
-  await sleep(4000); // MirrorMaker 2 mirrors the tail and checkpoints the group
+  await sampleActivity(e, { name: 'backup-validation', journalDir: reportsDir, redisKeys: 50 });
   const install = await ensurePostgres(silentProgress);
   backups = sandboxBackups(e, { pgBinDir: install.bindir });
   taken = {
