@@ -140,8 +140,8 @@ describe('backup-validation.asl.json under aws-local-stepfunctions with stub ste
       expect([name, state.TimeoutSeconds]).not.toContainEqual(undefined);
       const retried = (state.Retry as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
       expect(retried).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'TransientError']));
-      const insideParallel = !definition.States[name];
-      if (!insideParallel) expect([name, state.Catch]).not.toContainEqual(undefined);
+      // Inside the Parallel states too: a branch's failure becomes a value, so the Parallel waits for every branch.
+      expect([name, state.Catch]).not.toContainEqual(undefined);
     }
     for (const [name, state] of Object.entries(definition.States))
       if (state.Type === 'Parallel') expect([name, state.Catch]).not.toContainEqual(undefined);
@@ -250,6 +250,31 @@ describe('backup-validation.asl.json under aws-local-stepfunctions with stub ste
       expect(result.called('NotifyBackupValidation')).toHaveLength(1);
     },
   );
+
+  test('when one restore fails, the other finishes before the teardown starts (nothing is restoring during it)', async () => {
+    const finished: string[] = [];
+    const result = await runWithStubs({
+      RestorePostgresBackup: () => {
+        finished.push('RestorePostgresBackup');
+        throw namedError('BackupIntegrityError', 'frame 1 failed AES-GCM authentication');
+      },
+      RestoreRedisBackup: async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        finished.push('RestoreRedisBackup');
+        return ok({ kind: 'sandbox-redis', targetId: 'restore-bv-test-redis', port: 2 });
+      },
+      TeardownRestoreTargets: () => {
+        finished.push('TeardownRestoreTargets');
+        return defaultStubs.TeardownRestoreTargets!({}, 1);
+      },
+    });
+    expect(result.status).toBe('FAILED');
+    expect(finished).toEqual(['RestorePostgresBackup', 'RestoreRedisBackup', 'TeardownRestoreTargets']);
+    expect(result.called('RecordBackupValidation')[0]).toMatchObject({
+      failure: { Error: 'BackupIntegrityError' },
+    });
+    expect(result.called('ValidateRedisRestore')).toHaveLength(0);
+  });
 
   test('a failed check (not an error) still tears down, and the run fails with the record’s summary', async () => {
     const result = await runWithStubs({
