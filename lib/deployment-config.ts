@@ -51,8 +51,33 @@ const VpcSettingsSchema = z
   .strict();
 export type VpcSettings = z.infer<typeof VpcSettingsSchema>;
 
+/** Where the backup validation restores RDS / Aurora snapshots (temporary targets) in a region. */
+const BackupRestoreSettingsSchema = z
+  .object({
+    /** A DB subnet group of this region whose subnets the restore-validating steps reach. */
+    dbSubnetGroupName: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{0,254}$/,
+        'must be a DB subnet group name (lowercase letters, digits, hyphens)',
+      ),
+    /** Security groups of the restored instance: they must admit the VPC steps. */
+    securityGroupIds: z
+      .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id (sg-…)'))
+      .min(1, 'at least one security group'),
+    /** @default the adapter's (db.t4g.medium) */
+    instanceClass: z
+      .string()
+      .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a DB instance class such as db.t4g.medium')
+      .optional(),
+  })
+  .strict();
+export type BackupRestoreSettings = z.infer<typeof BackupRestoreSettingsSchema>;
+
 const RegionDeploymentSchema = z
   .object({
+    /** Where the backup validation restores snapshots. @default not configured (restores on AWS are refused, naming the setting) */
+    backupRestore: BackupRestoreSettingsSchema.optional(),
     /** Where the steps that reach PostgreSQL, Kafka and Redis run. @default no VPC (the sandbox-like case) */
     vpc: VpcSettingsSchema.optional(),
     /** An existing KMS key of this region for the topic and the evidence bucket. @default a key created by the stack */
@@ -203,6 +228,11 @@ export const DeploymentConfigSchema = z
           );
       }
       const pg = r.postgres;
+      for (const key of ['dataKeyArn', 'signingKeyArn'] as const) {
+        const arn = r.aws.backup?.[key];
+        if (arn && (!/^arn:aws:kms:/.test(arn) || arnRegion(arn) !== region))
+          issue(at('aws', 'backup', key), `must be a KMS key of ${region} (static stability)`);
+      }
       if (pg.kind === 'aurora-global' && arnRegion(pg.dbClusterArn) !== region) {
         issue(at('postgres', 'dbClusterArn'), `must be the Aurora cluster in ${region}`);
       }

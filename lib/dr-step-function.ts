@@ -9,6 +9,11 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  TOPOLOGY_GZIP_VARIABLE,
+  TOPOLOGY_VARIABLE,
+  encodeTopologyForEnvironment,
+} from '../lambdas/shared/aws-dependencies';
 import type { Topology } from '../lambdas/shared/topology';
 import { stepBundlingOptions } from './step-bundling';
 
@@ -41,6 +46,8 @@ export interface DrStepFunctionProps {
   readonly network?: StepNetwork;
   /** Copy `data/sample.csv` (the DR validation dataset) beside the bundle, where the smoke harness reads it. @default false */
   readonly bundleValidationDataset?: boolean;
+  /** More environment variables for the step's providers (e.g. the backup restore placement). @default none */
+  readonly environment?: Readonly<Record<string, string>>;
   /** @default Duration.seconds(60) */
   readonly timeout?: Duration;
   /** @default 512 */
@@ -106,19 +113,25 @@ export class DrStepFunction extends Construct {
     }
     assertLocalEsbuild(projectRoot);
 
-    const environment: Record<string, string> = {
-      DR_TOPOLOGY: JSON.stringify(props.topology),
+    const base: Record<string, string> = {
+      ...props.environment,
       POWERTOOLS_SERVICE_NAME: 'tradepulse-dr',
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const environmentBytes = Object.entries(environment).reduce(
-      (sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v),
-      0,
-    );
+    const sizeOf = (env: Record<string, string>) =>
+      Object.entries(env).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    // The topology as JSON when it fits Lambda's 4 KB environment, else gzip+base64 (a larger topology,
+    // e.g. managed databases with ARC); lambdas/shared/aws-dependencies.ts reads either.
+    const plain = { ...base, [TOPOLOGY_VARIABLE]: JSON.stringify(props.topology) };
+    const environment =
+      sizeOf(plain) <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
+        ? plain
+        : { ...base, [TOPOLOGY_GZIP_VARIABLE]: encodeTopologyForEnvironment(props.topology) };
+    const environmentBytes = sizeOf(environment);
     if (environmentBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
       throw new Error(
-        `DrStepFunction ${props.stepName}: the environment is ${environmentBytes} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}; the topology (DR_TOPOLOGY) is too large`,
+        `DrStepFunction ${props.stepName}: the environment is ${environmentBytes} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}; the topology is too large even compressed`,
       );
     }
 

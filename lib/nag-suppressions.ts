@@ -1,6 +1,13 @@
 import { Validations, type CfnElement } from 'aws-cdk-lib';
 import type { OrchestratorStack } from './orchestrator-stack';
-import { EVIDENCE_KEY_PREFIX, FEATURE_SNAPSHOT_KEY_PREFIX, STEP_CAPABILITIES } from './step-capabilities';
+import {
+  BACKUP_KEY_PREFIX,
+  BACKUP_VALIDATION_KEY_PREFIX,
+  EVIDENCE_KEY_PREFIX,
+  FEATURE_SNAPSHOT_KEY_PREFIX,
+  RESTORE_TARGET_ID_PREFIX,
+  STEP_CAPABILITIES,
+} from './step-capabilities';
 import type { StepFunctionName } from '../lambdas/registry';
 import type { DrStepFunction } from './dr-step-function';
 
@@ -23,9 +30,15 @@ export function applyOrchestratorNagSuppressions(stack: OrchestratorStack): void
     });
     Validations.of(step.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: inVpc
-        ? 'AWS requires Resource "*" for X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and for the EC2 network-interface actions Lambda uses to attach a function to the VPC (DescribeNetworkInterfaces has no resource-level permissions)'
-        : 'AWS requires Resource "*" for X-Ray PutTraceSegments/PutTelemetryRecords (active tracing); no other statement of this role uses a wildcard resource',
+      reason:
+        (inVpc
+          ? 'AWS requires Resource "*" for X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and for the EC2 network-interface actions Lambda uses to attach a function to the VPC (DescribeNetworkInterfaces has no resource-level permissions)'
+          : 'AWS requires Resource "*" for X-Ray PutTraceSegments/PutTelemetryRecords (active tracing)') +
+        (capabilities.includes('restoreValidation')
+          ? ', and for backup:PutRestoreValidationResult (AWS Backup restore jobs are not an IAM resource type; the statement is limited to this region by aws:RequestedRegion)'
+          : inVpc
+            ? ''
+            : '; no other statement of this role uses a wildcard resource'),
     });
     if (capabilities.includes('router') && stack.config.topology.dns.method === 'route53-weighted') {
       Validations.of(step.role).acknowledge({
@@ -39,6 +52,44 @@ export function applyOrchestratorNagSuppressions(stack: OrchestratorStack): void
         id: `AwsSolutions-IAM5[Resource::${bucketArnToken}/${EVIDENCE_KEY_PREFIX}*]`,
         reason: `each run writes new evidence objects under ${EVIDENCE_KEY_PREFIX}<runId>/ in this region's Object Lock bucket; the keys are not known at deploy time, the prefix is the narrowest scope`,
       });
+    }
+    if (capabilities.includes('backupEvidence')) {
+      Validations.of(step.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${bucketArnToken}/${BACKUP_VALIDATION_KEY_PREFIX}*]`,
+        reason: `each validation writes its report under ${BACKUP_VALIDATION_KEY_PREFIX}<runId>/ in this region's Object Lock bucket; run ids are created at run time, the prefix is the narrowest scope`,
+      });
+    }
+    if (capabilities.includes('backups')) {
+      Validations.of(step.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${bucketArnToken}/${BACKUP_KEY_PREFIX}${stack.config.topology.application}/*]`,
+        reason: `backups are written under ${BACKUP_KEY_PREFIX}${stack.config.topology.application}/<kind>/<backupId>/ with ids created at backup time; read-only, the application's prefix is the narrowest scope`,
+      });
+    }
+    if (capabilities.includes('restoreTargets')) {
+      const rds = (resource: string, name: string) =>
+        `arn:aws:rds:${stack.region}:${stack.account}:${resource}:${name}`;
+      for (const resource of [
+        rds('db', `${RESTORE_TARGET_ID_PREFIX}*`),
+        rds('cluster', `${RESTORE_TARGET_ID_PREFIX}*`),
+      ]) {
+        Validations.of(step.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${resource}]`,
+          reason: `the temporary restore targets are named ${RESTORE_TARGET_ID_PREFIX}<hash of the run id> at run time; the prefix is reserved for them, so only what a validation created can be restored into or deleted`,
+        });
+      }
+      for (const resource of [
+        rds('snapshot', '*'),
+        rds('cluster-snapshot', '*'),
+        rds('og', '*'),
+        rds('pg', '*'),
+        rds('cluster-pg', '*'),
+      ]) {
+        Validations.of(step.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${resource}]`,
+          reason:
+            'a restore names the snapshot the backup manifest records (created by the backup schedule, ids unknown at deploy time) and RDS evaluates the restore against the option and parameter groups the snapshot carries; only the Restore and Describe actions apply to these, in this region and account',
+        });
+      }
     }
     if (capabilities.includes('redisSnapshots')) {
       Validations.of(step.role).acknowledge({

@@ -162,7 +162,18 @@ export class OrchestratorStack extends Stack {
       topicArn: this.resources.topic.topicArn,
       bucketArn: this.resources.evidenceBucket.bucketArn,
       keyArn: this.resources.key.keyArn,
+      ...(settings.backupRestore ? { backupRestore: settings.backupRestore } : {}),
     };
+    // Read by lambdas/shared/providers/restore-targets.ts.
+    const restoreEnvironment: Record<string, string> = settings.backupRestore
+      ? {
+          BACKUP_RESTORE_SUBNET_GROUP: settings.backupRestore.dbSubnetGroupName,
+          BACKUP_RESTORE_SECURITY_GROUP_IDS: settings.backupRestore.securityGroupIds.join(','),
+          ...(settings.backupRestore.instanceClass
+            ? { BACKUP_RESTORE_INSTANCE_CLASS: settings.backupRestore.instanceClass }
+            : {}),
+        }
+      : {};
     // One function per step, shared by every workflow that invokes it.
     const steps: Partial<Record<StepFunctionName, DrStepFunction>> = {};
     for (const name of Object.keys(STEP_FUNCTIONS) as StepFunctionName[]) {
@@ -177,6 +188,7 @@ export class OrchestratorStack extends Stack {
         statements: statementsFor(this, capabilities, targets),
         ...(network && reachesDataStores(capabilities) ? { network } : {}),
         bundleValidationDataset: capabilities.includes('smokeSink'),
+        ...(capabilities.includes('restoreTargets') ? { environment: restoreEnvironment } : {}),
         timeout: Duration.seconds(functionTimeoutSeconds(name, users)),
         logRetention,
         logLevel: config.logLevel,

@@ -22,6 +22,15 @@ import type { StepFunctionName } from '../lambdas/registry';
  *   region's database secret and RDS describe calls for managed PostgreSQL.
  * - `postgresPromote`: RDS PromoteReadReplica / Aurora global Failover/Switchover of this region's database.
  * - `redisSnapshots`: read the feature snapshots (`feature-snapshots/`) in the region's bucket.
+ * - `backups`: read the region's backups (`backups/<application>/` in its bucket; KMS Decrypt of the
+ *   data key, KMS Verify with the signing key the topology names).
+ * - `backupEvidence`: write the backup-validation report under `backup-validation/` (Object Lock).
+ * - `restoreTargets`: restore the RDS / Aurora snapshot a backup names into a temporary instance or
+ *   cluster (`tpdr-bv-*`) placed by the deployment's restore settings, and delete it again.
+ * - `restoredStores`: network access to the restored targets (VPC).
+ * - `restoreValidation`: report a validation to AWS Backup restore testing (PutRestoreValidationResult).
+ * - `postgresRebuild`: failback: rebuild this region's RDS instance / Aurora cluster as a replica of
+ *   the current primary (a planned operation: both regions are up).
  */
 export type StepCapability =
   | 'lock'
@@ -40,7 +49,13 @@ export type StepCapability =
   | 'kafka'
   | 'redis'
   | 'redisSnapshots'
-  | 'smokeSink';
+  | 'smokeSink'
+  | 'backups'
+  | 'backupEvidence'
+  | 'restoreTargets'
+  | 'restoredStores'
+  | 'restoreValidation'
+  | 'postgresRebuild';
 
 /**
  * Partial on purpose: a step registered by a workflow still being written has no entry yet;
@@ -74,10 +89,39 @@ export const STEP_CAPABILITIES: Readonly<Partial<Record<StepFunctionName, readon
   RecordFailure: ['flags', 'runRecords'],
   WriteEvidenceBundle: ['evidence', 'runRecords'],
   ReleaseLock: ['lock'],
+  // Failback (state-machines/failback.asl.json)
+  ValidateFailbackRequest: ['lockRead', 'flagsRead', 'router', 'postgres', 'kafka', 'redis'],
+  CheckReplicationCaughtUp: ['postgres', 'kafka', 'redis'],
+  WarmUpTarget: ['postgres', 'kafka', 'redis'],
+  ConfirmFinalLsn: ['postgres', 'runRecords'],
+  VerifySwitchoverStage: ['postgres', 'kafka', 'router', 'flagsRead'],
+  // Lifts the throttles the failover left in both regions (a planned operation: both are up).
+  PostFailbackReview: ['postgres', 'kafka', 'redis', 'flags', 'peerFlags', 'runRecords'],
+  RebuildPostgresStandby: ['postgresRebuild'],
+  ReattachRedisReplica: ['redis'],
+  ReverseKafkaMirroring: ['kafka'],
+  // Backup validation (state-machines/backup-validation.asl.json)
+  StartBackupValidation: [],
+  SelectBackups: ['backups'],
+  RestorePostgresBackup: ['restoreTargets', 'backups'],
+  RestoreRedisBackup: ['restoreTargets', 'backups'],
+  ValidatePostgresRestore: ['backups', 'restoredStores'],
+  ValidateRedisRestore: ['backups', 'restoredStores'],
+  ValidateKafkaOffsets: ['backups', 'kafka'],
+  TeardownRestoreTargets: ['restoreTargets'],
+  RecordBackupValidation: ['backupEvidence'],
+  NotifyBackupValidation: ['notifier'],
+  ReportRestoreValidation: ['restoreValidation'],
 };
 
 /** Capabilities that open connections to PostgreSQL, Kafka or Redis: the step runs in the VPC when one is configured. */
-export const NETWORK_CAPABILITIES: readonly StepCapability[] = ['postgres', 'kafka', 'redis', 'smokeSink'];
+export const NETWORK_CAPABILITIES: readonly StepCapability[] = [
+  'postgres',
+  'kafka',
+  'redis',
+  'smokeSink',
+  'restoredStores',
+];
 
 export function reachesDataStores(capabilities: readonly StepCapability[]): boolean {
   return capabilities.some((c) => NETWORK_CAPABILITIES.includes(c));
@@ -85,5 +129,12 @@ export function reachesDataStores(capabilities: readonly StepCapability[]): bool
 
 /** Key prefix of the evidence bundle (lambdas/write-evidence-bundle writes `disaster-recovery/<runId>/…`). */
 export const EVIDENCE_KEY_PREFIX = 'disaster-recovery/';
+/** Key prefix of the backup-validation reports (lambdas/record-backup-validation `reportKey`). */
+export const BACKUP_VALIDATION_KEY_PREFIX = 'backup-validation/';
+/** Key prefix of the backups (lambdas/shared/backup/contracts.ts BACKUP_KEY_ROOT); followed by the application. */
+export const BACKUP_KEY_PREFIX = 'backups/';
+/** RDS identifiers of the temporary restore targets (lambdas/shared/adapters/restore/target-names.ts). */
+export const RESTORE_TARGET_ID_PREFIX = 'tpdr-bv-';
+
 /** Key prefix of the Redis feature snapshots (lambdas/shared/feature-snapshot.ts FEATURE_SNAPSHOT_PREFIX). */
 export const FEATURE_SNAPSHOT_KEY_PREFIX = 'feature-snapshots/';

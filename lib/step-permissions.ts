@@ -4,7 +4,14 @@ import type { Construct } from 'constructs';
 import { DR_EVENT_SOURCE } from '../lambdas/shared/adapters/aws/eventbridge-publisher';
 import { sameRegionSecretArn } from '../lambdas/shared/providers/database-secret';
 import type { Topology } from '../lambdas/shared/topology';
-import { EVIDENCE_KEY_PREFIX, FEATURE_SNAPSHOT_KEY_PREFIX, type StepCapability } from './step-capabilities';
+import {
+  BACKUP_KEY_PREFIX,
+  BACKUP_VALIDATION_KEY_PREFIX,
+  EVIDENCE_KEY_PREFIX,
+  FEATURE_SNAPSHOT_KEY_PREFIX,
+  RESTORE_TARGET_ID_PREFIX,
+  type StepCapability,
+} from './step-capabilities';
 
 /** The regional resources a step's statements are scoped to (all homed in the orchestrator's region). */
 export interface StepPermissionTargets {
@@ -17,6 +24,8 @@ export interface StepPermissionTargets {
   readonly bucketArn: string;
   /** The KMS key of the topic and the evidence bucket. */
   readonly keyArn: string;
+  /** Where backup validation restores to (deployment config `regions.<region>.backupRestore`). @default not configured */
+  readonly backupRestore?: { readonly dbSubnetGroupName: string };
 }
 
 /**
@@ -27,6 +36,13 @@ export const AWS_REQUIRED_WILDCARD_SIDS = ['Route53ChangeStatus'] as const;
 
 /** Sid prefix of the only statements allowed to name another region's resources (best effort, never depended on). */
 export const BEST_EFFORT_PEER_REGION_SID = 'BestEffortPeerRegion';
+
+/**
+ * Sid prefix of the statements of the failback's planned operations that need the other
+ * region (rebuilding this region as a replica of the current primary, lifting the
+ * failover's throttles there): a failback runs only while both regions are up.
+ */
+export const PLANNED_FAILBACK_PEER_REGION_SID = 'PlannedFailbackPeerRegion';
 
 const normalisedRecordName = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
@@ -121,6 +137,7 @@ export function statementsFor(
   }
   if (has('peerFlags')) {
     // quiesce-trading: stop the failed region's gateway *if it still answers*; failures are recorded, never fatal.
+    // post-failback-review: lift the failover's throttles in the other region (planned, both regions up).
     const peers = Object.keys(topology.regions).filter((r) => r !== region);
     if (peers.length > 0) {
       allow(
@@ -189,6 +206,168 @@ export function statementsFor(
     allow('WriteEvidence', ['s3:PutObject', 's3:PutObjectRetention', 's3:GetObject'], [objects]);
     // HeadObject of a missing key answers 404 (not 403) only with ListBucket, and the store relies on the 404.
     allow('ListEvidence', ['s3:ListBucket'], [targets.bucketArn]);
+  }
+  if (has('backupEvidence')) {
+    // record-backup-validation: the report under backup-validation/<runId>/ (Object Lock default retention).
+    allow(
+      'WriteBackupValidationReport',
+      ['s3:PutObject', 's3:GetObject'],
+      [`${targets.bucketArn}/${BACKUP_VALIDATION_KEY_PREFIX}*`],
+    );
+    allow('ListBackupValidationReports', ['s3:ListBucket'], [targets.bucketArn], {
+      StringLike: { 's3:prefix': [`${BACKUP_VALIDATION_KEY_PREFIX}*`] },
+    });
+    allow(
+      'BackupValidationReportKey',
+      ['kms:GenerateDataKey', 'kms:Decrypt'],
+      [targets.keyArn],
+      viaService('s3'),
+    );
+  }
+  if (has('backups')) {
+    // lambdas/shared/backup: list, read and verify this region's backups of the application.
+    const prefix = `${BACKUP_KEY_PREFIX}${topology.application}/`;
+    allow('ReadBackups', ['s3:GetObject'], [`${targets.bucketArn}/${prefix}*`]);
+    allow('ListBackups', ['s3:ListBucket'], [targets.bucketArn], {
+      StringLike: { 's3:prefix': [`${prefix}*`] },
+    });
+    allow('DecryptBackupObjects', ['kms:Decrypt'], [targets.keyArn], viaService('s3'));
+    const keys = own.aws.backup;
+    if (keys) {
+      // The envelope's data key (Decrypt) and the manifest signature (Verify), keys of this region.
+      allow('DecryptBackupDataKeys', ['kms:Decrypt'], [keys.dataKeyArn]);
+      allow('VerifyBackupManifests', ['kms:Verify'], [keys.signingKeyArn]);
+    }
+  }
+  if (has('restoreTargets')) {
+    // adapters/restore/rds-restore-targets.ts: restore a snapshot of this region into tpdr-bv-*, delete it again.
+    const rds = (resource: string, name: string) =>
+      stack.formatArn({
+        service: 'rds',
+        region,
+        account,
+        resource,
+        resourceName: name,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+    const temporary = [
+      rds('db', `${RESTORE_TARGET_ID_PREFIX}*`),
+      rds('cluster', `${RESTORE_TARGET_ID_PREFIX}*`),
+    ];
+    allow(
+      'RestoreIntoTemporaryTargets',
+      [
+        'rds:RestoreDBInstanceFromDBSnapshot',
+        'rds:RestoreDBClusterFromSnapshot',
+        'rds:CreateDBInstance',
+        'rds:AddTagsToResource',
+        'rds:DescribeDBInstances',
+        'rds:DescribeDBClusters',
+        'rds:DeleteDBInstance',
+        'rds:DeleteDBCluster',
+      ],
+      temporary,
+    );
+    // What a restore reads: the snapshot the backup names and the placement the deployment configured.
+    allow(
+      'RestoreFromSnapshots',
+      ['rds:RestoreDBInstanceFromDBSnapshot', 'rds:RestoreDBClusterFromSnapshot'],
+      [
+        rds('snapshot', '*'),
+        rds('cluster-snapshot', '*'),
+        ...(targets.backupRestore ? [rds('subgrp', targets.backupRestore.dbSubnetGroupName)] : []),
+        rds('og', '*'),
+        rds('pg', '*'),
+        rds('cluster-pg', '*'),
+      ],
+    );
+    allow(
+      'DescribeBackupSnapshots',
+      ['rds:DescribeDBSnapshots', 'rds:DescribeDBClusterSnapshots'],
+      [rds('snapshot', '*'), rds('cluster-snapshot', '*')],
+    );
+  }
+  if (has('restoreValidation')) {
+    // AWS Backup restore testing: the action has no resource-level permissions; this region only.
+    allow('ReportRestoreValidation', ['backup:PutRestoreValidationResult'], ['*'], {
+      StringEquals: { 'aws:RequestedRegion': region },
+    });
+  }
+  if (has('postgresRebuild')) {
+    const pg = own.postgres;
+    const peers = Object.keys(topology.regions).filter((r) => r !== region);
+    if (pg.kind === 'rds') {
+      const mine = dbInstanceArn(stack, account, region, pg.dbInstanceIdentifier);
+      // adapters/postgres/rebuild-rds.ts: set the diverged instance aside (or delete it with a final snapshot)
+      // and create a cross-region read replica of the current primary under the topology's identifier.
+      allow(
+        'RebuildReplicaInstance',
+        [
+          'rds:DescribeDBInstances',
+          'rds:ModifyDBInstance',
+          'rds:DeleteDBInstance',
+          'rds:CreateDBInstanceReadReplica',
+          'rds:CreateDBSnapshot',
+          'rds:AddTagsToResource',
+        ],
+        [
+          mine,
+          `${mine}-diverged`,
+          stack.formatArn({
+            service: 'rds',
+            region,
+            account,
+            resource: 'snapshot',
+            resourceName: `${pg.dbInstanceIdentifier}-before-failback-rebuild`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      );
+      const primaries = peers.flatMap((r) => {
+        const other = topology.regions[r]!.postgres;
+        return other.kind === 'rds' ? [dbInstanceArn(stack, account, r, other.dbInstanceIdentifier)] : [];
+      });
+      if (primaries.length > 0)
+        allow(
+          `${PLANNED_FAILBACK_PEER_REGION_SID}ReplicaSource`,
+          ['rds:DescribeDBInstances', 'rds:CreateDBInstanceReadReplica'],
+          primaries,
+        );
+    } else if (pg.kind === 'aurora-global') {
+      // adapters/postgres/rebuild-aurora.ts: set the diverged cluster aside, create this region's
+      // secondary cluster in the global database, and one reader instance.
+      const clusterId = pg.dbClusterArn.split(':').at(-1)!;
+      const cluster = (id: string) =>
+        stack.formatArn({
+          service: 'rds',
+          region,
+          account,
+          resource: 'cluster',
+          resourceName: id,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+      allow(
+        'RebuildSecondaryCluster',
+        [
+          'rds:DescribeDBClusters',
+          'rds:ModifyDBCluster',
+          'rds:CreateDBCluster',
+          'rds:CreateDBInstance',
+          'rds:DescribeDBInstances',
+          'rds:AddTagsToResource',
+        ],
+        [
+          cluster(clusterId),
+          cluster(`${clusterId}-diverged`),
+          dbInstanceArn(stack, account, region, `${clusterId}-reader-1`),
+        ],
+      );
+      allow(
+        'DescribeGlobalDatabaseForRebuild',
+        ['rds:DescribeGlobalClusters', 'rds:CreateDBCluster'],
+        [globalClusterArn(stack, account, pg.globalClusterIdentifier)],
+      );
+    }
   }
   if (has('redisSnapshots')) {
     const objects = `${targets.bucketArn}/${FEATURE_SNAPSHOT_KEY_PREFIX}*`;

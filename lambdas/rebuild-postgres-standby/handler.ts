@@ -1,6 +1,6 @@
 import { fromEnvironment } from '../shared/aws-dependencies';
 import { lambdaHandler } from '../shared/lambda-handler';
-import { postgresRebuildProvider } from '../shared/providers/rebuild';
+import { postgresRebuildProvider } from '../shared/providers/postgres-rebuild';
 import { rebuildPostgresStandbyStep } from './logic';
 
 /** Deployed with only the adapters its logic declares: the PostgreSQL rebuilder. */

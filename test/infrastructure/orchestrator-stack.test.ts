@@ -14,6 +14,8 @@ import { ExecutionInputSchema } from '../../lambdas/shared/run';
 import { executeStep } from '../../lambdas/shared/step';
 import { validateInputStep } from '../../lambdas/validate-input/logic';
 import { acquireLockStep } from '../../lambdas/acquire-lock/logic';
+import { startBackupValidationStep } from '../../lambdas/start-backup-validation/logic';
+import { topologyTextFromEnvironment } from '../../lambdas/shared/aws-dependencies';
 import { FakeClock, FakeLockStore } from '../unit/steps/fakes';
 import { functionArnVariable, summarizeAsl } from '../../lib/asl';
 import type { DeploymentConfigInput } from '../../lib/deployment-config';
@@ -178,7 +180,22 @@ describe('step functions (DrStepFunction)', () => {
         'ReconcileLedger',
         'RunSmokeHarness',
         'WaitForDrain',
-      ].sort(),
+        // failback
+        'CheckReplicationCaughtUp',
+        'ConfirmFinalLsn',
+        'PostFailbackReview',
+        'ReattachRedisReplica',
+        'ReverseKafkaMirroring',
+        'ValidateFailbackRequest',
+        'VerifySwitchoverStage',
+        'WarmUpTarget',
+        // backup validation
+        'ValidateKafkaOffsets',
+        'ValidatePostgresRestore',
+        'ValidateRedisRestore',
+      ]
+        .filter((s) => STEP_NAMES.includes(s as StepFunctionName))
+        .sort(),
     );
   });
 
@@ -243,10 +260,22 @@ describe('each bundle carries only what its step uses', () => {
     redis: ['ioredis', '@aws-sdk/client-s3'],
     redisSnapshots: ['@aws-sdk/client-s3'],
     smokeSink: ['pg', '@aws-sdk/client-secrets-manager'],
+    // pg: lambdas/shared/backup's module graph (the backup writer) comes along with the reader; a
+    // known cost of the backup code, left to its owners (it is bundled, never called, by these steps).
+    backups: ['@aws-sdk/client-s3', '@aws-sdk/client-kms', 'pg'],
+    backupEvidence: ['@aws-sdk/client-s3'],
+    // The restore targets read the backup they restore (the backup code's graph again brings pg).
+    restoreTargets: ['@aws-sdk/client-rds', '@aws-sdk/client-s3', '@aws-sdk/client-kms', 'pg'],
+    restoredStores: ['pg', 'ioredis'],
+    restoreValidation: ['@aws-sdk/client-backup'],
+    // RDS / Aurora through the API; a self-managed node through pg (the sandbox's process control).
+    postgresRebuild: ['@aws-sdk/client-rds', 'pg'],
   };
   /** Every SDK client and driver a step may bring in: each one only with a capability that allows it. */
   const GATED = [
+    '@aws-sdk/client-backup',
     '@aws-sdk/client-dynamodb',
+    '@aws-sdk/client-kms',
     '@aws-sdk/client-eventbridge',
     '@aws-sdk/client-rds',
     '@aws-sdk/client-route-53',
@@ -277,6 +306,23 @@ describe('each bundle carries only what its step uses', () => {
     'FenceOldPrimary',
     'PromoteKafka',
     'CheckConsumerLag',
+    // Failback and backup validation (issues 7 and 5), measured when they were first deployed:
+    // 400–880 KB, mostly kafkajs, ioredis and pg together, and the backup code's module graph.
+    'ValidateFailbackRequest',
+    'CheckReplicationCaughtUp',
+    'WarmUpTarget',
+    'VerifySwitchoverStage',
+    'PostFailbackReview',
+    'RebuildPostgresStandby',
+    'ReattachRedisReplica',
+    'ReverseKafkaMirroring',
+    'SelectBackups',
+    'RestorePostgresBackup',
+    'RestoreRedisBackup',
+    'ValidatePostgresRestore',
+    'ValidateRedisRestore',
+    'ValidateKafkaOffsets',
+    'TeardownRestoreTargets',
   ];
 
   test('the bench’s esbuild options (lib/step-bundling.ts) rebuild every asset byte for byte; each bundle imports only the SDK clients and drivers of its capabilities and stays within 300 KB unless listed', async () => {
@@ -630,6 +676,7 @@ describe('least privilege', () => {
     'xray:PutTelemetryRecords',
     'xray:GetSamplingRules',
     'xray:GetSamplingTargets',
+    'backup:PutRestoreValidationResult',
     'logs:CreateLogDelivery',
     'logs:GetLogDelivery',
     'logs:UpdateLogDelivery',
@@ -669,7 +716,7 @@ describe('least privilege', () => {
       );
       for (const w of arnWildcards)
         expect(w).toMatch(
-          /\/disaster-recovery\/\*|\/feature-snapshots\/\*|arn:aws:route53:::change\/\*|:execution:.*:\*/,
+          /\/disaster-recovery\/\*|\/feature-snapshots\/\*|\/backup-validation\/\*|\/backups\/tradepulse\/\*|arn:aws:route53:::change\/\*|:execution:.*:\*|:rds:[a-z0-9-]+:\d{12}:(db|cluster):tpdr-bv-\*|:rds:[a-z0-9-]+:\d{12}:(snapshot|cluster-snapshot|og|pg|cluster-pg):\*/,
         );
     },
   );
@@ -701,31 +748,85 @@ describe('least privilege', () => {
     const template = synthesized.template(DR_REGION);
     const holders = (action: string) => rolesHolding(template, action);
     expect(holders('route53:ChangeResourceRecordSets')).toEqual(stepRoles(template, ['CutoverTraffic']));
+    /** Of these, the steps the deployed workflows use (failback and backup validation join once their files exist). */
+    const deployed = (steps: string[]) =>
+      steps.filter((s) => STEP_NAMES.includes(s as StepFunctionName)) as StepFunctionName[];
     expect(holders('route53:ListResourceRecordSets')).toEqual(
-      stepRoles(template, ['CutoverTraffic', 'RecheckBeforeResume', 'WaitForDnsSync']),
+      stepRoles(
+        template,
+        deployed([
+          'CutoverTraffic',
+          'RecheckBeforeResume',
+          'WaitForDnsSync',
+          'ValidateFailbackRequest',
+          'VerifySwitchoverStage',
+        ]),
+      ),
     );
     expect(holders('ssm:PutParameter')).toEqual(
-      stepRoles(template, [
-        'AnnounceRegion',
-        'FreezeDeployments',
-        'QuiesceTrading',
-        'RecordFailure',
-        'ResumeTrading',
-      ]),
+      stepRoles(
+        template,
+        deployed([
+          'AnnounceRegion',
+          'FreezeDeployments',
+          'QuiesceTrading',
+          'RecordFailure',
+          'ResumeTrading',
+          'PostFailbackReview',
+        ]),
+      ),
     );
     expect(holders('ssm:GetParameters')).toEqual(
-      stepRoles(template, [
-        'AnnounceRegion',
-        'FreezeDeployments',
-        'QuiesceTrading',
-        'RecheckBeforeResume',
-        'RecordFailure',
-        'ResumeTrading',
-      ]),
+      stepRoles(
+        template,
+        deployed([
+          'AnnounceRegion',
+          'FreezeDeployments',
+          'QuiesceTrading',
+          'RecheckBeforeResume',
+          'RecordFailure',
+          'ResumeTrading',
+          'ValidateFailbackRequest',
+          'VerifySwitchoverStage',
+          'PostFailbackReview',
+        ]),
+      ),
     );
-    expect(holders('s3:PutObject')).toEqual(stepRoles(template, ['WriteEvidenceBundle']));
+    expect(holders('s3:PutObject')).toEqual(
+      stepRoles(template, deployed(['WriteEvidenceBundle', 'RecordBackupValidation'])),
+    );
     expect(holders('s3:PutObjectRetention')).toEqual(stepRoles(template, ['WriteEvidenceBundle']));
-    expect(holders('sns:Publish')).toEqual(stepRoles(template, ['Notify', 'RequestApproval']));
+    expect(holders('sns:Publish')).toEqual(
+      stepRoles(template, deployed(['Notify', 'RequestApproval', 'NotifyBackupValidation'])),
+    );
+    expect(holders('rds:RestoreDBInstanceFromDBSnapshot')).toEqual(
+      stepRoles(
+        template,
+        deployed(['RestorePostgresBackup', 'RestoreRedisBackup', 'TeardownRestoreTargets']),
+      ),
+    );
+    expect(holders('rds:DeleteDBInstance')).toEqual(
+      stepRoles(
+        template,
+        deployed(['RestorePostgresBackup', 'RestoreRedisBackup', 'TeardownRestoreTargets']),
+      ),
+    );
+    expect(holders('backup:PutRestoreValidationResult')).toEqual(
+      stepRoles(template, deployed(['ReportRestoreValidation'])),
+    );
+    expect(holders('kms:Verify')).toEqual(
+      stepRoles(
+        template,
+        deployed([
+          'SelectBackups',
+          'RestorePostgresBackup',
+          'RestoreRedisBackup',
+          'ValidatePostgresRestore',
+          'ValidateRedisRestore',
+          'ValidateKafkaOffsets',
+        ]),
+      ),
+    );
     expect(holders('events:PutEvents')).toEqual(
       stepRoles(template, ['AnnounceRegion', 'FreezeDeployments', 'ResumeTrading']),
     );
@@ -795,7 +896,8 @@ describe('least privilege', () => {
         expect([action, rolesHolding(template, action)]).toEqual([action, [approverRole]]);
       }
       const answer = identityPolicyStatements(template).find((s) => s.sid === 'AnswerApproval')!;
-      expect(answer.resources).toEqual(smIds.map((id) => ({ Ref: id })));
+      expect(answer.resources).toHaveLength(smIds.length);
+      expect(answer.resources).toEqual(expect.arrayContaining(smIds.map((id) => ({ Ref: id }))));
       const trust = resourcesOf(template)[approverRole]!.Properties.AssumeRolePolicyDocument.Statement;
       expect(trust).toEqual([
         {
@@ -929,6 +1031,125 @@ describe('automatic failover trigger', () => {
   });
 });
 
+describe('every workflow from one list; the scheduled backup validation', () => {
+  const machines = (template: Template) =>
+    Object.fromEntries(ofType(template, 'AWS::StepFunctions::StateMachine').map(([id, r]) => [id, r]));
+
+  test.each(REGIONS)(
+    '%s: one state machine per deployed workflow, each invoking exactly its own steps, each with an ARN output',
+    (region) => {
+      const template = synthesized.template(region);
+      const stack = synthesized.stack(region);
+      expect(Object.keys(stack.workflows).sort()).toEqual(WORKFLOWS.map((w) => w.spec.id).sort());
+      expect(stack.skippedWorkflows).toEqual([]);
+      expect(Object.keys(machines(template))).toHaveLength(WORKFLOWS.length);
+      for (const workflow of WORKFLOWS) {
+        const sm = stack.workflows[workflow.spec.id]!;
+        const smId = stack.getLogicalId(sm.stateMachine.node.defaultChild as never);
+        const roleId = stack.getLogicalId(sm.role.node.defaultChild as never);
+        template.hasOutput(`${workflow.spec.id}StateMachineArn`, { Value: { Ref: smId } });
+        const invoke = identityPolicyStatements(template).filter(
+          (st) =>
+            st.actions.includes('lambda:InvokeFunction') &&
+            st.resourceType === 'AWS::IAM::Policy' &&
+            roleOfPolicy(template, st.resourceId) === roleId,
+        );
+        expect(invoke).toHaveLength(1);
+        const expected = workflow.steps.map((step) => ({
+          'Fn::GetAtt': [stepResourceId(template, step, 'AWS::Lambda::Function'), 'Arn'],
+        }));
+        expect([workflow.spec.id, invoke[0]!.resources.length]).toEqual([workflow.spec.id, expected.length]);
+        expect(invoke[0]!.resources).toEqual(expect.arrayContaining(expected));
+        expect(machines(template)[smId]!.Properties.LoggingConfiguration.Level).toBe('ALL');
+        expect(machines(template)[smId]!.Properties.TracingConfiguration).toEqual({ Enabled: true });
+      }
+      // A step two workflows share is one function (e.g. the failover's and the failback's ValidateInput).
+      const shared = STEP_NAMES.filter((n) => WORKFLOWS.filter((w) => w.steps.includes(n)).length > 1);
+      for (const step of shared)
+        expect(() => stepResourceId(template, step, 'AWS::Lambda::Function')).not.toThrow();
+      template.resourceCountIs('AWS::Lambda::Function', STEP_NAMES.length);
+    },
+  );
+
+  const backupValidation = WORKFLOWS.find((w) => w.spec.role === 'backup-validation');
+
+  test('the backup-validation workflow is deployed (its file is in state-machines/ and complete)', () => {
+    expect(backupValidation?.spec.file).toBe('state-machines/backup-validation.asl.json');
+  });
+
+  test.each(REGIONS)(
+    '%s: an EventBridge Scheduler schedule starts it with the documented input, on the configured cron, window off, retries and a DLQ; alarms when it fails or does not run',
+    (region) => {
+      const template = synthesized.template(region);
+      const stack = synthesized.stack(region);
+      const settings = synthesized.config.backupValidation;
+      const schedule = stack.backupValidationSchedule!;
+      const smId = stack.getLogicalId(
+        stack.workflows[backupValidation!.spec.id]!.stateMachine.node.defaultChild as never,
+      );
+      const props = ofType(template, 'AWS::Scheduler::Schedule').map(([, r]) => r.Properties)[0]!;
+      expect(props).toMatchObject({
+        ScheduleExpression: settings.scheduleExpression,
+        ScheduleExpressionTimezone: settings.timezone,
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+        Target: {
+          Arn: { Ref: smId },
+          RetryPolicy: {
+            MaximumRetryAttempts: settings.retryAttempts,
+            MaximumEventAgeInSeconds: settings.maxEventAgeMinutes * 60,
+          },
+        },
+      });
+      expect(JSON.parse(props.Target.Input)).toEqual(
+        JSON.parse(
+          fs.readFileSync(path.join(PROJECT_ROOT, 'events', 'backup-validation-schedule.json'), 'utf8'),
+        ),
+      );
+      const alarmOf = (a: { node: { defaultChild?: unknown } }) =>
+        resourcesOf(template)[stack.getLogicalId(a.node.defaultChild as never)]!.Properties;
+      expect(alarmOf(schedule.alarms.didNotRun)).toMatchObject({
+        MetricName: 'ExecutionsStarted',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: smId } }],
+        EvaluationPeriods: settings.expectedIntervalHours + 24,
+        TreatMissingData: 'breaching',
+      });
+      expect(alarmOf(schedule.alarms.failed).AlarmActions).toHaveLength(1);
+      template.hasOutput('BackupValidationStateMachineArn', { Value: { Ref: smId } });
+    },
+  );
+
+  test('the schedule’s input, as Scheduler fills in its context, is what the workflow’s first step accepts', async () => {
+    const template = synthesized.template(DR_REGION);
+    const props = ofType(template, 'AWS::Scheduler::Schedule').map(([, r]) => r.Properties)[0]!;
+    const filled = JSON.parse(
+      String(props.Target.Input)
+        .replace('<aws.scheduler.scheduled-time>', '2026-11-27T03:00:00Z')
+        .replace('<aws.scheduler.execution-id>', 'd5b7c1e0-0000-4000-8000-000000000001')
+        .replace('<aws.scheduler.attempt-number>', '1'),
+    );
+    const { result } = await executeStep(
+      startBackupValidationStep,
+      {
+        input: filled,
+        execution: {
+          id: `arn:aws:states:${DR_REGION}:111122223333:execution:bv:run-1`,
+          name: 'run-1',
+          startTime: '2026-11-27T03:00:01Z',
+        },
+      },
+      { topology: synthesized.config.topology, region: DR_REGION },
+    );
+    expect(result).toMatchObject({
+      run: {
+        trigger: 'schedule',
+        stores: ['postgres', 'redis', 'kafka'],
+        schedule: { scheduledTime: '2026-11-27T03:00:00Z', attemptNumber: '1' },
+      },
+    });
+  });
+});
+
 describe('cdk-nag AwsSolutionsChecks', () => {
   test('no unacknowledged errors or warnings in any stack', () => {
     const report = new AwsSolutionsChecks(synthesized.app).validateScope(synthesized.app);
@@ -1046,6 +1267,23 @@ describe('a managed-database, ARC-routed deployment', () => {
     };
     delete input.regions;
     variant = synthesizeApp(input, outdir);
+  });
+
+  test('a topology too large for Lambda’s 4 KB environment travels gzip+base64 in DR_TOPOLOGY_GZIP, and the deployed steps read it back', () => {
+    const template = variant.template(DR_REGION);
+    const fn = resourcesOf(template)[stepResourceId(template, 'ValidateInput', 'AWS::Lambda::Function')]!;
+    const vars = fn.Properties.Environment.Variables as Record<string, string>;
+    expect(vars.DR_TOPOLOGY).toBeUndefined();
+    expect(
+      JSON.parse(
+        JSON.stringify(JSON.parse(topologyTextFromEnvironment({ DR_TOPOLOGY_GZIP: vars.DR_TOPOLOGY_GZIP }))),
+      ),
+    ).toEqual(variant.config.topology);
+    expect(JSON.stringify(variant.config.topology).length).toBeGreaterThan(4096 - 200);
+    expect(() => topologyTextFromEnvironment({})).toThrow(/DR_TOPOLOGY \(or DR_TOPOLOGY_GZIP\) is not set/);
+    expect(() => topologyTextFromEnvironment({ DR_TOPOLOGY_GZIP: 'bm90IGd6aXA=' })).toThrow(
+      /DR_TOPOLOGY_GZIP is not gzip\+base64/,
+    );
   });
 
   test('database secrets are read from this region’s replicas; promotion names the global cluster and this region’s cluster only', () => {

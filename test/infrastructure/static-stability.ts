@@ -1,4 +1,4 @@
-import { BEST_EFFORT_PEER_REGION_SID } from '../../lib/step-permissions';
+import { BEST_EFFORT_PEER_REGION_SID, PLANNED_FAILBACK_PEER_REGION_SID } from '../../lib/step-permissions';
 import { stringLeaves } from './synthesize';
 
 export interface StabilityViolation {
@@ -9,10 +9,15 @@ export interface StabilityViolation {
 /** Where another region's name may appear, and why that is not a dependency on it. */
 export const ALLOWED_PEER_REGION_MENTIONS = [
   'a Lambda environment variable DR_TOPOLOGY: the topology document every orchestrator receives; the steps use the failed region only for best-effort fencing and quiescing',
-  `a policy statement whose Sid starts with ${BEST_EFFORT_PEER_REGION_SID}, limited to ssm:GetParameters/ssm:PutParameter: QuiesceTrading stops the failed region's gateway if it still answers and records the failure otherwise`,
+  `a policy statement whose Sid starts with ${BEST_EFFORT_PEER_REGION_SID}, limited to ssm:GetParameters/ssm:PutParameter: QuiesceTrading stops the failed region's gateway if it still answers and records the failure otherwise; PostFailbackReview lifts the failover's throttles there during a planned failback`,
+  `a policy statement whose Sid starts with ${PLANNED_FAILBACK_PEER_REGION_SID}, limited to rds:DescribeDBInstances/rds:CreateDBInstanceReadReplica: the failback rebuilds this region's RDS instance as a read replica of the current primary, a planned operation that runs only while both regions are up (never part of a failover)`,
 ] as const;
 
-const BEST_EFFORT_ACTIONS = ['ssm:GetParameters', 'ssm:PutParameter'];
+/** The actions each documented peer-region statement may hold, by its Sid prefix. */
+const PEER_STATEMENT_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  [BEST_EFFORT_PEER_REGION_SID]: ['ssm:GetParameters', 'ssm:PutParameter'],
+  [PLANNED_FAILBACK_PEER_REGION_SID]: ['rds:DescribeDBInstances', 'rds:CreateDBInstanceReadReplica'],
+};
 
 const mentions = (text: string, region: string) =>
   new RegExp(`(?<![a-z0-9-])${region.replace(/-/g, '\\-')}(?![0-9])`).test(text);
@@ -62,10 +67,13 @@ export function staticStabilityViolations(
         statement = (statement as Record<string, unknown>)[key];
       const s = statement as { Sid?: string; Action?: string | string[]; Effect?: string };
       const actions = ([] as string[]).concat(s.Action ?? []);
+      const allowed = Object.entries(PEER_STATEMENT_ACTIONS).find(([prefix]) =>
+        s.Sid?.startsWith(prefix),
+      )?.[1];
       inBestEffortStatement =
-        Boolean(s.Sid?.startsWith(BEST_EFFORT_PEER_REGION_SID)) &&
+        Boolean(allowed) &&
         s.Effect === 'Allow' &&
-        actions.every((a) => BEST_EFFORT_ACTIONS.includes(a)) &&
+        actions.every((a) => allowed!.includes(a)) &&
         leaf.path[statementAt + 2] === 'Resource';
     }
     if (!inTopologyVariable && !inBestEffortStatement) {

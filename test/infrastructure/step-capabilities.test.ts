@@ -4,7 +4,13 @@ import { STEP_FUNCTIONS, handlerEntry, type StepFunctionName } from '../../lambd
 import { FEATURE_SNAPSHOT_PREFIX } from '../../lambdas/shared/feature-snapshot';
 import { functionArnVariable, summarizeAsl } from '../../lib/asl';
 import { PROJECT_ROOT } from '../../lib/dr-step-function';
+import { BACKUP_KEY_ROOT } from '../../lambdas/shared/backup/contracts';
+import { rdsRestoreIdentifier } from '../../lambdas/shared/adapters/restore/target-names';
+import { reportKey } from '../../lambdas/record-backup-validation/logic';
 import {
+  BACKUP_KEY_PREFIX,
+  BACKUP_VALIDATION_KEY_PREFIX,
+  RESTORE_TARGET_ID_PREFIX,
   EVIDENCE_KEY_PREFIX,
   FEATURE_SNAPSHOT_KEY_PREFIX,
   STEP_CAPABILITIES,
@@ -39,12 +45,27 @@ const CAPABILITIES_OF_DEPENDENCY: Record<string, readonly StepCapability[]> = {
   events: ['events'],
   flags: ['flags', 'flagsRead'],
   router: ['router'],
-  evidence: ['evidence'],
+  evidence: ['evidence', 'backupEvidence'],
   postgres: ['postgres'],
   kafka: ['kafka'],
   redis: ['redis'],
   smokeSink: ['smokeSink'],
+  // Backup validation (lambdas/shared/backup-validation/dependencies.ts)
+  backupReader: ['backups'],
+  backupObjects: ['backups'],
+  restoreTargets: ['restoreTargets'],
+  restoredPostgres: ['restoredStores'],
+  restoredRedis: ['restoredStores'],
+  mirrorReplay: ['kafka'],
+  restoreValidation: ['restoreValidation'],
+  // Failback rebuild (RebuildDependencies)
+  postgresRebuilder: ['postgresRebuild'],
+  redisReplica: ['redis'],
+  // The sandbox's MirrorMaker 2 control; on AWS the provider refuses (no replicator settings), so no permission.
+  mirrorControl: [],
 };
+/** Capabilities a dependency brings besides its own: the restore targets read the backup they restore. */
+const ALSO_IMPLIED_BY: Partial<Record<StepCapability, string>> = { backups: 'restoreTargets' };
 /** Refinements that are only allowed on top of the capability they refine. */
 const REFINES: Partial<Record<StepCapability, StepCapability>> = {
   peerFlags: 'flags',
@@ -65,7 +86,9 @@ describe('STEP_CAPABILITIES follows what each step’s logic declares', () => {
     }
     for (const capability of capabilities) {
       const base = REFINES[capability] ?? capability;
-      const fromDeclared = declared.some((d) => CAPABILITIES_OF_DEPENDENCY[d]?.includes(base));
+      const fromDeclared =
+        declared.some((d) => CAPABILITIES_OF_DEPENDENCY[d]?.includes(base)) ||
+        declared.includes(ALSO_IMPLIED_BY[capability] ?? '');
       expect([capability, fromDeclared]).toEqual([capability, true]);
       if (REFINES[capability])
         expect([capability, capabilities.includes(REFINES[capability]!)]).toEqual([capability, true]);
@@ -82,12 +105,29 @@ describe('STEP_CAPABILITIES follows what each step’s logic declares', () => {
   test('write refinements go where the logic writes: only QuiesceTrading touches the failed region, only CutoverTraffic moves traffic', () => {
     const holders = (capability: StepCapability) =>
       STEP_NAMES.filter((n) => STEP_CAPABILITIES[n]?.includes(capability));
-    expect(holders('peerFlags')).toEqual(['QuiesceTrading']);
+    expect(holders('peerFlags')).toEqual(['QuiesceTrading', 'PostFailbackReview']);
+    // The failback's review lifts the failover's throttles in both regions (planned: both are up).
+    expect(fs.readFileSync(logicFile('PostFailbackReview'), 'utf8')).toMatch(
+      /\[standby\]: \{[^}]*acceptNewOrders: true/s,
+    );
     expect(holders('routerWrite')).toEqual(['CutoverTraffic']);
+    expect(holders('postgresRebuild')).toEqual(['RebuildPostgresStandby']);
+    expect(holders('restoreTargets')).toEqual([
+      'RestorePostgresBackup',
+      'RestoreRedisBackup',
+      'TeardownRestoreTargets',
+    ]);
     expect(holders('postgresPromote')).toEqual(['PromotePostgres']);
     expect(holders('redisSnapshots')).toEqual(['PromoteRedis']);
     const quiesce = fs.readFileSync(logicFile('QuiesceTrading'), 'utf8');
     expect(quiesce).toMatch(/deps\s*\.flags\(\s*run\.sourceRegion\s*\)\s*\.set\(/);
+  });
+
+  test('the backup prefixes and restore target names match what the backup code uses', () => {
+    expect(BACKUP_KEY_PREFIX).toBe(`${BACKUP_KEY_ROOT}/`);
+    expect(reportKey('r-1').startsWith(BACKUP_VALIDATION_KEY_PREFIX)).toBe(true);
+    expect(rdsRestoreIdentifier('any-run').startsWith(RESTORE_TARGET_ID_PREFIX)).toBe(true);
+    expect(rdsRestoreIdentifier('any-run', 'cluster').startsWith(RESTORE_TARGET_ID_PREFIX)).toBe(true);
   });
 
   test('the S3 key prefixes match what the steps read and write', () => {
