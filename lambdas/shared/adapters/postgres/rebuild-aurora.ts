@@ -25,6 +25,7 @@ import { awsCall, awsErrorName } from '../aws/aws-call';
 import { InvalidInputError, NotReadyYetError } from '../../errors';
 import type { PostgresRebuilder, PostgresRebuildPlan, PostgresRebuildResult } from '../contracts';
 import { pollUntil } from './poll';
+import { alreadyReplicaResult, refuseSelfManagedMethod } from './rebuild-plan';
 
 export interface AuroraSecondaryRebuilderOptions {
   /** RDS client of the region being rebuilt. */
@@ -141,21 +142,10 @@ export class AuroraSecondaryRebuilder implements PostgresRebuilder {
   }
 
   async rebuild(opts: { method: 'auto' | 'pg_rewind' | 'pg_basebackup' }): Promise<PostgresRebuildResult> {
-    if (opts.method !== 'auto')
-      throw new InvalidInputError(
-        `${opts.method} applies to self-managed PostgreSQL; Aurora rebuilds with ${CREATE}`,
-      );
+    refuseSelfManagedMethod(opts.method, 'Aurora', CREATE);
     const started = Date.now();
     const plan = await this.inspect();
-    if (plan.alreadyReplica)
-      return {
-        alreadyDone: true,
-        method: 'none',
-        reason: plan.reason,
-        lsns: {},
-        timingsMs: { total: 0 },
-        verification: { ...plan },
-      };
+    if (plan.alreadyReplica) return alreadyReplicaResult(plan, started);
     if (plan.method === null) throw new InvalidInputError(plan.reason);
     const requested: string[] = [];
     let template: DBCluster | null = null;

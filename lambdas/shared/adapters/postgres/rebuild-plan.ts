@@ -10,7 +10,8 @@
  * control file, neither checksums nor wal_log_hints, a rewind that fails because WAL it
  * needs is gone) takes a fresh base backup.
  */
-import type { PostgresRebuildMethod } from '../contracts';
+import { InvalidInputError } from '../../errors';
+import type { PostgresRebuildMethod, PostgresRebuildPlan, PostgresRebuildResult } from '../contracts';
 import { compareLsn, parseLsn } from './lsn';
 
 /** The fields of `pg_controldata` output the rebuild reads. */
@@ -222,4 +223,28 @@ export function standbyAutoConf(previous: string | null, s: StandbySettings): st
 /** application_name and replication slot of a region's standby: `standby_us_east_1`. */
 export function standbyNameFor(region: string): string {
   return `standby_${region.toLowerCase().replace(/[^a-z0-9]/g, '_')}`.slice(0, 63);
+}
+
+/** A managed service (RDS, Aurora) has one way to rebuild: a self-managed method asked of it is refused. */
+export function refuseSelfManagedMethod(
+  method: 'auto' | PostgresRebuildMethod,
+  service: string,
+  mechanism: string,
+): void {
+  if (method !== 'auto')
+    throw new InvalidInputError(
+      `${method} applies to self-managed PostgreSQL; ${service} rebuilds with ${mechanism}`,
+    );
+}
+
+/** The result of a rebuild that found the node already replicating from the new primary. */
+export function alreadyReplicaResult(plan: PostgresRebuildPlan, startedMs: number): PostgresRebuildResult {
+  return {
+    alreadyDone: true,
+    method: 'none',
+    reason: plan.reason,
+    lsns: {},
+    timingsMs: { total: Date.now() - startedMs },
+    verification: { primary: plan.primary, replica: plan.replica },
+  };
 }

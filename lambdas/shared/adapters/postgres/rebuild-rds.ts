@@ -22,6 +22,7 @@ import { awsCall, awsErrorName } from '../aws/aws-call';
 import { InvalidInputError, NotReadyYetError } from '../../errors';
 import type { PostgresRebuilder, PostgresRebuildPlan, PostgresRebuildResult } from '../contracts';
 import { pollUntil } from './poll';
+import { alreadyReplicaResult, refuseSelfManagedMethod } from './rebuild-plan';
 
 export interface RdsReadReplicaRebuilderOptions {
   /** RDS client of the current primary's region (describes the source instance). */
@@ -125,23 +126,12 @@ export class RdsReadReplicaRebuilder implements PostgresRebuilder {
   }
 
   async rebuild(opts: { method: 'auto' | 'pg_rewind' | 'pg_basebackup' }): Promise<PostgresRebuildResult> {
-    if (opts.method !== 'auto')
-      throw new InvalidInputError(
-        `${opts.method} applies to self-managed PostgreSQL; RDS rebuilds with ${MECHANISM}`,
-      );
+    refuseSelfManagedMethod(opts.method, 'RDS', MECHANISM);
     const started = Date.now();
     const primary = await this.primary();
     const primaryArn = primary.DBInstanceArn!;
     const plan = await this.inspect();
-    if (plan.alreadyReplica)
-      return {
-        alreadyDone: true,
-        method: 'none',
-        reason: plan.reason,
-        lsns: {},
-        timingsMs: { total: Date.now() - started },
-        verification: { primary: plan.primary, replica: plan.replica },
-      };
+    if (plan.alreadyReplica) return alreadyReplicaResult(plan, started);
     let template: DBInstance | undefined;
     const requested: string[] = [];
     const { value: replica } = await pollUntil<DBInstance, string>(
