@@ -12,6 +12,7 @@ import {
   maxBackupAgeSeconds,
   sequenceGaps,
 } from '../../../lambdas/shared/backup-validation/checks';
+import { sequenceOf } from '../../../lambdas/shared/adapters/kafka/mirror-replay';
 
 const aggregates = (orders: number, balance = '100.50'): LedgerAggregates => ({
   capturedAt: '2026-11-27T00:00:00.000000Z',
@@ -155,4 +156,14 @@ describe('Kafka checks', () => {
     expect(gap.reason).toBe('writer w is missing seq 3 (between 1 and 5)');
     expect(checkSequenceGaps({ ...window, writers: {} }, ['a.orders']).passed).toBe(false);
   });
+});
+
+test('a replayed message counts when it is the load generator’s (writerId and seq in its JSON value)', () => {
+  expect(sequenceOf(Buffer.from(JSON.stringify({ kind: 'order', writerId: 'w', seq: 7 })))).toEqual({
+    writerId: 'w',
+    seq: 7,
+  });
+  expect(sequenceOf(Buffer.from(JSON.stringify({ kind: 'order', seq: 7 })))).toBeNull();
+  expect(sequenceOf(Buffer.from('not json'))).toBeNull();
+  expect(sequenceOf(null)).toBeNull();
 });

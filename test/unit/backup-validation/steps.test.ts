@@ -5,7 +5,11 @@ import type {
   BackupReader,
   VerifiedManifest,
 } from '../../../lambdas/shared/backup/contracts';
-import { BackupNotFoundError, BackupSignatureError } from '../../../lambdas/shared/backup/errors';
+import {
+  BackupManifestInvalidError,
+  BackupNotFoundError,
+  BackupSignatureError,
+} from '../../../lambdas/shared/backup/errors';
 import type { EvidenceStore } from '../../../lambdas/shared/adapters/contracts';
 import { executeStep } from '../../../lambdas/shared/step';
 import { recordBackupValidationStep } from '../../../lambdas/record-backup-validation/logic';
@@ -149,6 +153,20 @@ describe('select-backups', () => {
       'a'.repeat(64),
       'postgres.manifest-signature',
       'refused (missing): no manifest',
+    ],
+    [
+      'a malformed manifest',
+      {
+        postgres: new BackupManifestInvalidError(
+          'manifest is malformed:\n  - takenAt: must be an ISO-8601 timestamp',
+          {
+            reason: 'malformed',
+          },
+        ),
+      },
+      'a'.repeat(64),
+      'postgres.manifest-signature',
+      'refused (malformed): manifest is malformed:\n  - takenAt: must be an ISO-8601 timestamp',
     ],
     [
       'a stale backup',
