@@ -10,22 +10,18 @@ import type { ProgressEvent } from '../local-runner/run-workflow';
 import { topologyFromSandbox } from '../local-runner/sandbox-topology';
 import type { SandboxEndpoints } from '../sandbox/endpoints';
 import { REPO_ROOT } from '../sandbox/sandbox';
-import { startLoadGenerator } from '../workload';
-import { KafkaSink, type KafkaAck } from '../workload/kafka-sink';
-import type { SinkConnection } from '../workload/postgres-sink';
-import type { PlannedWrite } from '../workload/write-plan';
-import { AuditTrailConsumer, kafkaContinuity } from './audit-consumer';
+import { AuditTrailConsumer } from './audit-consumer';
 import { journalFile } from './journal-source';
 import {
   approvalBroker,
   executeWithRedrives,
   newRunId,
   sandboxAwsClients,
+  TradingSession,
   type ApprovalAnswer,
   type DrillRun,
 } from './run-drill';
 import { localStepInvoker, type InjectedFault } from './step-invoker';
-import { TradingGatewayView } from './trading-gateway';
 
 export interface FailbackDrillOptions {
   endpoints: SandboxEndpoints;
@@ -56,32 +52,6 @@ export interface FailbackDrillRun extends DrillRun {
   failoverRunId: string | null;
   /** Acknowledged writes of this run's load only (ackedWritesLost covers the failover's journal too). */
   ackedWritesLostThisRun: DrillRun['ackedWritesLost'];
-}
-
-/**
- * A producer that follows the Kafka bootstrap record, as the trading workloads do when the
- * switchover announces the region: the next write after the record moved reconnects to the
- * promoted cluster. (A plain producer keeps its connections to the old cluster, which is still
- * up in a planned switchover and no longer mirrored once replication runs the other way.)
- */
-class RouteFollowingKafkaSink implements SinkConnection<KafkaAck> {
-  private connectedTo: string | null = null;
-  constructor(
-    private readonly sink: KafkaSink,
-    private readonly region: () => string,
-  ) {}
-  async write(write: PlannedWrite): Promise<KafkaAck> {
-    const region = this.region();
-    if (this.connectedTo !== null && this.connectedTo !== region) await this.sink.reset();
-    this.connectedTo = region;
-    return this.sink.write(write);
-  }
-  reset(): Promise<void> {
-    return this.sink.reset();
-  }
-  close(): Promise<void> {
-    return this.sink.close();
-  }
 }
 
 /** Both journals as one: the failover's and the failback's acknowledged writes, for a round-trip count. */
@@ -122,9 +92,7 @@ export async function runFailback(options: FailbackDrillOptions): Promise<Failba
     journal: roundTrip,
     processControl: options.processControl,
   });
-  const gateway = new TradingGatewayView(topology, aws(target).route53, pool);
   const writerId = `loadgen-${runId}`;
-  const audit = new AuditTrailConsumer(`audit-trail-${runId}`, writerId);
   const result: FailbackDrillRun = {
     runId,
     topology,
@@ -139,42 +107,24 @@ export async function runFailback(options: FailbackDrillOptions): Promise<Failba
     failoverRunId: options.failover?.runId ?? null,
     approval: { requestedAt: null, decidedAt: null, decision: null, by: null, comment: null },
   };
-  let stopping = false;
+  let session: TradingSession | undefined;
   try {
-    await gateway.start();
-    const regionEndpoints = (region: string) => (region === target ? endpoints.primary : endpoints.secondary);
-    await audit.start(regionEndpoints(gateway.regionOf('kafkaBootstrap')).kafka.brokers, ['orders']);
-    const load = startLoadGenerator({
+    session = await TradingSession.start({
+      endpoints,
+      topology,
+      pool,
+      route53: aws(target).route53,
       journalPath,
       ratePerSecond: options.ratePerSecond,
       writerId,
-      postgres: () => ({
-        ...regionEndpoints(gateway.regionOf('postgresWriter')).postgres,
-        user: endpoints.postgresUsers.app,
-      }),
-      kafka: { brokers: () => regionEndpoints(gateway.regionOf('kafkaBootstrap')).kafka.brokers },
-      gate: () => gateway.waitUntilAccepting(() => stopping),
-      connectors: {
-        kafka: (worker, hooks) =>
-          new RouteFollowingKafkaSink(
-            new KafkaSink({
-              brokers: () => regionEndpoints(gateway.regionOf('kafkaBootstrap')).kafka.brokers,
-              clientId: `${writerId}-${worker}`,
-              onConnect: (brokers, n) => hooks.onConnect(brokers.join(','), n),
-            }),
-            () => gateway.regionOf('kafkaBootstrap'),
-          ),
-      },
-      retry: { writeDeadlineMs: 120_000 },
-      maxConsecutiveFailures: 100_000,
+      // The topics may hold the failover leg's messages too: count this load's only.
+      audit: new AuditTrailConsumer(`audit-trail-${runId}`, writerId),
+      followKafkaRoute: true,
     });
-    log(`load generator ${writerId} writing ${options.ratePerSecond}/s to ${gateway.regionOf('api')}`);
+    log(
+      `load generator ${writerId} writing ${options.ratePerSecond}/s to ${session.gateway.regionOf('api')}`,
+    );
     await sleep(options.loadBeforeSeconds * 1000);
-    // The region's consumers stop when trading pauses and resume in the region returned to.
-    const stopAuditOnPause = (async () => {
-      while (!gateway.view.pausedAt && !stopping) await sleep(50);
-      await audit.stop();
-    })();
 
     const broker = approvalBroker(result.approval, options.approval);
     const local = localStepInvoker(pool, options.faults);
@@ -213,37 +163,25 @@ export async function runFailback(options: FailbackDrillOptions): Promise<Failba
     const execution = result.executions.at(-1)!;
     result.invocations = local.invocations;
     const switched = execution.status === 'SUCCEEDED' && options.mode !== 'dryRun';
-    if (switched) {
-      await stopAuditOnPause;
-      await audit.start(endpoints.primary.kafka.brokers, [
-        `${topology.kafka.sourceAliases[source]}.orders`,
-        'orders',
-      ]);
-      await sleep(options.afterResumeSeconds * 1000);
-    }
-    stopping = true;
-    result.load = await load.stop();
-    await stopAuditOnPause;
-    result.gateway = {
-      ...(gateway.view.pausedAt ? { pausedAt: gateway.view.pausedAt } : {}),
-      ...(gateway.view.resumedAt ? { resumedAt: gateway.view.resumedAt } : {}),
-    };
-    if (switched) {
-      const acknowledged = await journal.acknowledgedKafka('orders');
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && kafkaContinuity(acknowledged, audit.consumed).skipped > 0)
-        await sleep(250);
-      await audit.stop();
-      result.kafka = kafkaContinuity(acknowledged, audit.consumed);
-    }
+    Object.assign(
+      result,
+      await session.afterWorkflow({
+        switched,
+        // Producers followed the Kafka stage to A; what they wrote to B before the pause reached A through the reversed MirrorMaker 2.
+        resumeOn: {
+          brokers: endpoints.primary.kafka.brokers,
+          topics: [`${topology.kafka.sourceAliases[source]}.orders`, 'orders'],
+        },
+        afterResumeSeconds: options.afterResumeSeconds,
+        acknowledgedKafka: () => journal.acknowledgedKafka('orders'),
+      }),
+    );
     const writer = pool.postgres(switched ? target : source);
     result.ackedWritesLost = await reconcileAcknowledgedWrites(roundTrip, writer);
     result.ackedWritesLostThisRun = await reconcileAcknowledgedWrites(journal, writer);
     return result;
   } finally {
-    stopping = true;
-    await audit.stop().catch(() => undefined);
-    await gateway.stop();
+    await session?.close();
     await pool.close();
     destroy();
   }

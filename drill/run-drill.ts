@@ -16,7 +16,11 @@ import {
 import { SANDBOX_FAILOVER_ALARM, topologyFromSandbox } from '../local-runner/sandbox-topology';
 import type { SandboxEndpoints } from '../sandbox/endpoints';
 import { REPO_ROOT } from '../sandbox/sandbox';
-import { startLoadGenerator, type LoadGeneratorSummary } from '../workload';
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import { startLoadGenerator, type LoadGenerator, type LoadGeneratorSummary } from '../workload';
+import { KafkaSink, type KafkaAck } from '../workload/kafka-sink';
+import type { SinkConnection } from '../workload/postgres-sink';
+import type { PlannedWrite } from '../workload/write-plan';
 import { AuditTrailConsumer, kafkaContinuity, type KafkaContinuity } from './audit-consumer';
 import { seedHotFeatures } from './feature-seed';
 import { journalFile } from './journal-source';
@@ -98,8 +102,6 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
     datasetFile: path.join(REPO_ROOT, 'data', 'sample.csv'),
     journal,
   });
-  const gateway = new TradingGatewayView(topology, aws(target).route53, pool);
-  const audit = new AuditTrailConsumer(`audit-trail-${runId}`);
   const result: DrillRun = {
     runId,
     topology,
@@ -112,37 +114,25 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
     ackedWritesLost: null,
     approval: { requestedAt: null, decidedAt: null, decision: null, by: null, comment: null },
   };
-  let stopping = false;
+  let session: TradingSession | undefined;
   try {
     const seeded = await seedHotFeatures(endpoints, aws(target).s3);
     log(
       `seeded ${seeded.keys} hot feature keys in ${source} and snapshot ${seeded.snapshotId} in ${target}'s bucket`,
     );
-    await gateway.start();
-    await audit.start(endpoints.primary.kafka.brokers, ['orders']);
-    const regionEndpoints = (region: string) => (region === source ? endpoints.primary : endpoints.secondary);
-    const load = startLoadGenerator({
+    session = await TradingSession.start({
+      endpoints,
+      topology,
+      pool,
+      route53: aws(target).route53,
       journalPath,
       ratePerSecond: options.ratePerSecond,
       writerId: `loadgen-${runId}`,
-      postgres: () => ({
-        ...regionEndpoints(gateway.regionOf('postgresWriter')).postgres,
-        user: endpoints.postgresUsers.app,
-      }),
-      kafka: { brokers: () => regionEndpoints(gateway.regionOf('kafkaBootstrap')).kafka.brokers },
-      gate: () => gateway.waitUntilAccepting(() => stopping),
-      retry: { writeDeadlineMs: 120_000 },
-      maxConsecutiveFailures: 100_000,
+      audit: new AuditTrailConsumer(`audit-trail-${runId}`),
     });
-    log(`load generator ${load.writerId} writing ${options.ratePerSecond}/s to ${source}`);
+    log(`load generator ${session.load.writerId} writing ${options.ratePerSecond}/s to ${source}`);
     await sleep(options.warmupSeconds * 1000);
-    log(`warm-up done: ${load.stats().acknowledged.postgres} writes acknowledged`);
-
-    // In the real world the region's consumers stop with it; here the audit trail stops once the gateway pauses.
-    const stopAuditOnPause = (async () => {
-      while (!gateway.view.pausedAt && !stopping) await sleep(50);
-      await audit.stop();
-    })();
+    log(`warm-up done: ${session.load.stats().acknowledged.postgres} writes acknowledged`);
 
     const broker = approvalBroker(result.approval, options.approval);
     const invoker = localStepInvoker(pool, options.faults);
@@ -176,42 +166,178 @@ export async function runDrill(options: DrillOptions): Promise<DrillRun> {
     });
     const execution = result.executions.at(-1)!;
     result.invocations = invoker.invocations;
-
-    if (execution.status === 'SUCCEEDED' && options.mode !== 'dryRun') {
-      await stopAuditOnPause;
-      await audit.start(endpoints.secondary.kafka.brokers, [
-        `${endpoints.mirrorSourceAlias}.orders`,
-        'orders',
-      ]);
-      await sleep(options.afterResumeSeconds * 1000);
-    }
-    stopping = true;
-    result.load = await load.stop();
-    await stopAuditOnPause;
-    result.gateway = {
-      ...(gateway.view.pausedAt ? { pausedAt: gateway.view.pausedAt } : {}),
-      ...(gateway.view.resumedAt ? { resumedAt: gateway.view.resumedAt } : {}),
-    };
-
-    if (execution.status === 'SUCCEEDED' && options.mode !== 'dryRun') {
-      const acknowledged = await journal.acknowledgedKafka('orders');
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && kafkaContinuity(acknowledged, audit.consumed).skipped > 0)
-        await sleep(250);
-      await audit.stop();
-      result.kafka = kafkaContinuity(acknowledged, audit.consumed);
-    }
+    const switched = execution.status === 'SUCCEEDED' && options.mode !== 'dryRun';
+    Object.assign(
+      result,
+      await session.afterWorkflow({
+        switched,
+        // The producers still write to A's cluster (as clients that keep their connections): its
+        // topics reach B through MirrorMaker 2, B's own through `orders`.
+        resumeOn: {
+          brokers: endpoints.secondary.kafka.brokers,
+          topics: [`${endpoints.mirrorSourceAlias}.orders`, 'orders'],
+        },
+        afterResumeSeconds: options.afterResumeSeconds,
+        acknowledgedKafka: () => journal.acknowledgedKafka('orders'),
+      }),
+    );
     result.ackedWritesLost = await reconcileAcknowledgedWrites(
       journal,
-      pool.postgres(execution.status === 'SUCCEEDED' && options.mode !== 'dryRun' ? target : source),
+      pool.postgres(switched ? target : source),
     );
     return result;
   } finally {
-    stopping = true;
-    await audit.stop().catch(() => undefined);
-    await gateway.stop();
+    await session?.close();
     await pool.close();
     destroy();
+  }
+}
+
+export interface TradingSessionOptions {
+  endpoints: SandboxEndpoints;
+  topology: Topology;
+  pool: DependencyPool;
+  /** Route 53 client of the orchestrator's region (the gateway view reads the records through it). */
+  route53: Route53Client;
+  journalPath: string;
+  ratePerSecond: number;
+  writerId: string;
+  audit: AuditTrailConsumer;
+  /** Kafka producers reconnect when the bootstrap record moves (workloads following a staggered switchover). */
+  followKafkaRoute?: boolean;
+}
+
+/**
+ * The simulated trading world of a drill: the order gateway's view of DNS and flags, the load
+ * generator writing where DNS points (new orders wait while the gateway is quiesced), and the
+ * audit-trail consumer group in the region Kafka clients use, which stops when trading pauses
+ * (in the real world the region's consumers stop with it) and resumes, after the workflow, in
+ * the promoted region from the translated offsets.
+ */
+export class TradingSession {
+  private stopping = false;
+  private auditStopped: Promise<void> = Promise.resolve();
+  load!: LoadGenerator;
+
+  private constructor(
+    private readonly o: TradingSessionOptions,
+    readonly gateway: TradingGatewayView,
+  ) {}
+
+  static async start(o: TradingSessionOptions): Promise<TradingSession> {
+    const session = new TradingSession(o, new TradingGatewayView(o.topology, o.route53, o.pool));
+    await session.begin();
+    return session;
+  }
+
+  /** The sandbox side of a region. */
+  regionEndpoints(region: string) {
+    return region === this.o.endpoints.primary.region ? this.o.endpoints.primary : this.o.endpoints.secondary;
+  }
+
+  private async begin(): Promise<void> {
+    const { o, gateway } = this;
+    await gateway.start();
+    const kafkaBrokers = () => this.regionEndpoints(gateway.regionOf('kafkaBootstrap')).kafka.brokers;
+    await o.audit.start(kafkaBrokers(), ['orders']);
+    this.load = startLoadGenerator({
+      journalPath: o.journalPath,
+      ratePerSecond: o.ratePerSecond,
+      writerId: o.writerId,
+      postgres: () => ({
+        ...this.regionEndpoints(gateway.regionOf('postgresWriter')).postgres,
+        user: o.endpoints.postgresUsers.app,
+      }),
+      kafka: { brokers: kafkaBrokers },
+      gate: () => gateway.waitUntilAccepting(() => this.stopping),
+      retry: { writeDeadlineMs: 120_000 },
+      maxConsecutiveFailures: 100_000,
+      ...(o.followKafkaRoute
+        ? {
+            connectors: {
+              kafka: (worker, hooks) =>
+                new RouteFollowingKafkaSink(
+                  new KafkaSink({
+                    brokers: kafkaBrokers,
+                    clientId: `${o.writerId}-${worker}`,
+                    onConnect: (brokers, n) => hooks.onConnect(brokers.join(','), n),
+                  }),
+                  () => gateway.regionOf('kafkaBootstrap'),
+                ),
+            },
+          }
+        : {}),
+    });
+    this.auditStopped = (async () => {
+      while (!gateway.view.pausedAt && !this.stopping) await sleep(50);
+      await o.audit.stop();
+    })();
+  }
+
+  /**
+   * After the workflow: when it switched regions, the audit trail resumes on `resumeOn` and the
+   * load keeps going for `afterResumeSeconds`; then the load stops, and what Kafka acknowledged
+   * is compared with what the consumer group processed in either region.
+   */
+  async afterWorkflow(a: {
+    switched: boolean;
+    resumeOn: { brokers: string[]; topics: string[] };
+    afterResumeSeconds: number;
+    acknowledgedKafka: () => Promise<Set<number>>;
+  }): Promise<Pick<DrillRun, 'load' | 'gateway' | 'kafka'>> {
+    const { audit } = this.o;
+    const view = this.gateway.view;
+    if (a.switched) {
+      await this.auditStopped;
+      await audit.start(a.resumeOn.brokers, a.resumeOn.topics);
+      await sleep(a.afterResumeSeconds * 1000);
+    }
+    this.stopping = true;
+    const load = await this.load.stop();
+    await this.auditStopped;
+    const gateway = {
+      ...(view.pausedAt ? { pausedAt: view.pausedAt } : {}),
+      ...(view.resumedAt ? { resumedAt: view.resumedAt } : {}),
+    };
+    if (!a.switched) return { load, gateway, kafka: null };
+    const acknowledged = await a.acknowledgedKafka();
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && kafkaContinuity(acknowledged, audit.consumed).skipped > 0)
+      await sleep(250);
+    await audit.stop();
+    return { load, gateway, kafka: kafkaContinuity(acknowledged, audit.consumed) };
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    await this.o.audit.stop().catch(() => undefined);
+    await this.gateway.stop();
+  }
+}
+
+/**
+ * A producer that follows the Kafka bootstrap record, as the trading workloads do when a
+ * switchover announces the region: the next write after the record moved reconnects to the
+ * promoted cluster. (A plain producer keeps its connections to the old cluster, which is still
+ * up in a planned switchover and no longer mirrored once replication runs the other way.)
+ */
+class RouteFollowingKafkaSink implements SinkConnection<KafkaAck> {
+  private connectedTo: string | null = null;
+  constructor(
+    private readonly sink: KafkaSink,
+    private readonly region: () => string,
+  ) {}
+  async write(write: PlannedWrite): Promise<KafkaAck> {
+    const region = this.region();
+    if (this.connectedTo !== null && this.connectedTo !== region) await this.sink.reset();
+    this.connectedTo = region;
+    return this.sink.write(write);
+  }
+  reset(): Promise<void> {
+    return this.sink.reset();
+  }
+  close(): Promise<void> {
+    return this.sink.close();
   }
 }
 

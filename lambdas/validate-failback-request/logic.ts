@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { observeTargetHealth } from '../check-target-health/logic';
+import { ExecutionEventSchema, checkRunRegions } from '../validate-input/logic';
 import type { DrDependencies } from '../shared/dependencies';
 import {
   InvalidInputError,
@@ -11,19 +11,6 @@ import { FailbackRequestSchema, type Run } from '../shared/run';
 import { defineStep } from '../shared/step';
 import { formatIssues } from '../shared/topology';
 
-const EventSchema = z
-  .object({
-    input: z.unknown(),
-    execution: z
-      .object({
-        id: z.string().min(1),
-        name: z.string().min(1),
-        startTime: z.string().datetime({ offset: true }),
-      })
-      .strict(),
-  })
-  .strict();
-
 /**
  * The failback's first state: turns the operator's request into a run, and refuses it —
  * naming the reason, before any lock, record or change — when it is malformed, when another
@@ -33,7 +20,7 @@ const EventSchema = z
  */
 export const validateFailbackRequestStep = defineStep({
   name: 'validate-failback-request',
-  input: EventSchema,
+  input: ExecutionEventSchema,
   async run(
     { input, execution },
     deps: Pick<
@@ -49,23 +36,7 @@ export const validateFailbackRequestStep = defineStep({
     const request = parsed.data;
     const { topology } = deps;
     const { sourceRegion, targetRegion } = request;
-    for (const [field, region] of [
-      ['sourceRegion', sourceRegion],
-      ['targetRegion', targetRegion],
-    ] as const) {
-      if (!topology.regions[region]) {
-        throw new InvalidInputError(
-          `${field}: region '${region}' is not in the topology (known: ${Object.keys(topology.regions).join(', ')})`,
-        );
-      }
-    }
-    if (sourceRegion === targetRegion)
-      throw new InvalidInputError('targetRegion: must differ from sourceRegion');
-    if (targetRegion !== deps.region) {
-      throw new InvalidInputError(
-        `targetRegion: this orchestrator runs in ${deps.region}; a failback into ${targetRegion} must be started by the orchestrator deployed there (static stability)`,
-      );
-    }
+    checkRunRegions(deps, request, 'failback');
 
     const now = clock.now();
     const holder = await deps.lock.current(topology.application);

@@ -5,7 +5,8 @@ import { ExecutionInputSchema, type Run } from '../shared/run';
 import { defineStep } from '../shared/step';
 import { formatIssues } from '../shared/topology';
 
-const EventSchema = z
+/** What the first state of a workflow receives: the raw execution input and the execution's identity. */
+export const ExecutionEventSchema = z
   .object({
     input: z.unknown(),
     execution: z
@@ -19,13 +20,41 @@ const EventSchema = z
   .strict();
 
 /**
+ * Both regions in the topology, distinct, and the target the orchestrator's own region: a run
+ * into a region is started by the orchestrator deployed there (static stability).
+ */
+export function checkRunRegions(
+  deps: Pick<DrDependencies, 'topology' | 'region'>,
+  { sourceRegion, targetRegion }: { sourceRegion: string; targetRegion: string },
+  workflow: 'failover' | 'failback',
+): void {
+  for (const [field, region] of [
+    ['sourceRegion', sourceRegion],
+    ['targetRegion', targetRegion],
+  ] as const) {
+    if (!deps.topology.regions[region]) {
+      throw new InvalidInputError(
+        `${field}: region '${region}' is not in the topology (known: ${Object.keys(deps.topology.regions).join(', ')})`,
+      );
+    }
+  }
+  if (sourceRegion === targetRegion)
+    throw new InvalidInputError('targetRegion: must differ from sourceRegion');
+  if (targetRegion !== deps.region) {
+    throw new InvalidInputError(
+      `targetRegion: this orchestrator runs in ${deps.region}; a ${workflow} into ${targetRegion} must be started by the orchestrator deployed there (static stability)`,
+    );
+  }
+}
+
+/**
  * Declare, part 1: turns whatever started the execution (alarm, console drill, CLI) into
  * a validated run. Nothing is locked or changed before this passes; every problem is
  * reported with the field it concerns.
  */
 export const validateInputStep = defineStep({
   name: 'validate-input',
-  input: EventSchema,
+  input: ExecutionEventSchema,
   async run({ input, execution }, deps: Pick<DrDependencies, 'topology' | 'region'>) {
     const parsed = ExecutionInputSchema.safeParse(input);
     if (!parsed.success) {
@@ -51,23 +80,7 @@ export const validateInputStep = defineStep({
     } else {
       ({ sourceRegion, targetRegion } = request);
     }
-    for (const [field, region] of [
-      ['sourceRegion', sourceRegion],
-      ['targetRegion', targetRegion],
-    ] as const) {
-      if (!topology.regions[region]) {
-        throw new InvalidInputError(
-          `${field}: region '${region}' is not in the topology (known: ${Object.keys(topology.regions).join(', ')})`,
-        );
-      }
-    }
-    if (sourceRegion === targetRegion)
-      throw new InvalidInputError('targetRegion: must differ from sourceRegion');
-    if (targetRegion !== deps.region) {
-      throw new InvalidInputError(
-        `targetRegion: this orchestrator runs in ${deps.region}; a failover into ${targetRegion} must be started by the orchestrator deployed there (static stability)`,
-      );
-    }
+    checkRunRegions(deps, { sourceRegion, targetRegion }, 'failover');
     const run: Run = {
       runId: execution.name,
       executionId: execution.id,
