@@ -24,16 +24,16 @@ describe('a full round trip under load: failover A → B, then failback B → A 
   let failback: FailbackDrillRun;
   let control: SelfManagedProcessControl;
   beforeAll(async () => {
-    failover = await testDrill(endpoints());
+    failover = await testDrill(endpoints(), { warmupSeconds: 2, afterResumeSeconds: 1 });
     control = await sandboxProcessControl(endpoints.config);
     failback = await runFailback({
       endpoints: endpoints(),
       processControl: control,
       approval: (decide) => decide.approve('jest'),
       ratePerSecond: 30,
-      loadBeforeSeconds: 2,
+      loadBeforeSeconds: 1,
       warmupSeconds: 2,
-      afterResumeSeconds: 2,
+      afterResumeSeconds: 1,
       reportsDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tp-failback-')),
       failover,
       // PostgreSQL promoted in A, then the step crashes before answering: Kafka is switched, the writer record not yet.

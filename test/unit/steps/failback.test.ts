@@ -1,3 +1,4 @@
+import { announceRegionStep } from '../../../lambdas/announce-region/logic';
 import { checkReplicationCaughtUpStep } from '../../../lambdas/check-replication-caught-up/logic';
 import { confirmFinalLsnStep } from '../../../lambdas/confirm-final-lsn/logic';
 import { cutoverTrafficStep } from '../../../lambdas/cutover-traffic/logic';
@@ -263,6 +264,26 @@ describe('staggered switchover steps', () => {
       world.clock,
     );
     expect(result).toEqual({ stage: 'kafka', verified: true });
+  });
+
+  it('announce-region in a failback sets both regions’ parameters (the target’s was stale) and publishes RegionPromoted', async () => {
+    const world = fakeDeps();
+    world.flags[TARGET]!.state.activeRegion = TARGET; // never updated while the region was away
+    const { evidence } = await executeStep(
+      announceRegionStep,
+      { run: failbackRun() },
+      world.deps,
+      world.clock,
+    );
+    expect(world.flags[SOURCE]!.state.activeRegion).toBe(TARGET);
+    expect(world.events.published.map((e) => e.detailType)).toEqual(['RegionPromoted']);
+    expect(evidence.changes).toEqual([
+      `set the active region to ${TARGET} in ${TARGET} and ${SOURCE}`,
+      'published RegionPromoted',
+    ]);
+    const again = await executeStep(announceRegionStep, { run: failbackRun() }, world.deps, world.clock);
+    expect(again.evidence.action).toBe('no-op');
+    expect(world.events.published).toHaveLength(1);
   });
 
   it('promote-redis without hydration promotes the in-sync replica and replays no snapshot', async () => {
