@@ -18,6 +18,8 @@ import { classifyError } from '../errors';
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
 /** Parts of a streamed upload: one is held in memory at a time. */
 export const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
+/** Parts uploading at once while the next one fills (reading, encrypting and uploading overlap). */
+export const PARTS_IN_FLIGHT = 2;
 
 const isNotFound = (err: unknown) =>
   ['NoSuchKey', 'NotFound', 'NoSuchVersion'].includes(awsErrorName(err) ?? '');
@@ -32,9 +34,10 @@ export interface StreamUploadResult {
 
 /**
  * The backup bucket as the backup code uses it. Uploads of unknown length (pg_basebackup's
- * stdout through the encryptor) go up as multipart uploads in fixed parts held one at a
- * time, each with its SHA-256 for S3 to check on receipt; a failure aborts the upload, so
- * nothing half-written is left as an object.
+ * stdout through the encryptor) go up as multipart uploads in fixed parts, a couple in
+ * flight while the next fills (memory: PARTS_IN_FLIGHT + 1 parts), each with its SHA-256
+ * for S3 to check on receipt; a failure aborts the upload, so nothing half-written is left
+ * as an object.
  */
 export class BackupObjectStore {
   constructor(
@@ -62,21 +65,25 @@ export class BackupObjectStore {
     let filled = 0;
     let bytes = 0;
 
-    const sendPart = async (data: Buffer) => {
-      if (uploadId === undefined) {
-        const created = await awsCall(() =>
-          s3.send(
-            new CreateMultipartUploadCommand({
-              Bucket: bucket,
-              Key: key,
-              ContentType: contentType,
-              ChecksumAlgorithm: 'SHA256',
-            }),
-          ),
-        );
-        uploadId = created.UploadId!;
-      }
-      const PartNumber = done.length + 1;
+    let nextPart = 1;
+    /** Parts being uploaded; at most `PARTS_IN_FLIGHT`, so memory stays a few parts. */
+    const inFlight = new Set<Promise<void>>();
+    let failed: unknown;
+
+    const createUpload = async () => {
+      const created = await awsCall(() =>
+        s3.send(
+          new CreateMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            ContentType: contentType,
+            ChecksumAlgorithm: 'SHA256',
+          }),
+        ),
+      );
+      uploadId = created.UploadId!;
+    };
+    const uploadPart = async (PartNumber: number, data: Buffer) => {
       const ChecksumSHA256 = b64sha256(data);
       const out = await awsCall(() =>
         s3.send(
@@ -92,6 +99,21 @@ export class BackupObjectStore {
         ),
       );
       done.push({ PartNumber, ETag: out.ETag!, ChecksumSHA256 });
+    };
+    /** Starts a part's upload while the next part fills; waits when PARTS_IN_FLIGHT are already going. */
+    const sendPart = async (data: Buffer) => {
+      if (uploadId === undefined) await createUpload();
+      while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
+      if (failed !== undefined) throw failed;
+      const upload = uploadPart(nextPart++, data).catch((err: unknown) => {
+        failed ??= err;
+      });
+      const tracked = upload.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    };
+    const settle = async () => {
+      await Promise.all(inFlight);
+      if (failed !== undefined) throw failed;
     };
 
     try {
@@ -128,6 +150,8 @@ export class BackupObjectStore {
         return { key, bytes, parts: 1, ...(out.VersionId ? { versionId: out.VersionId } : {}) };
       }
       if (filled > 0) await sendPart(Buffer.from(part.subarray(0, filled)));
+      await settle();
+      done.sort((a, b) => a.PartNumber - b.PartNumber);
       const out = await awsCall(() =>
         s3.send(
           new CompleteMultipartUploadCommand({
@@ -140,6 +164,7 @@ export class BackupObjectStore {
       );
       return { key, bytes, parts: done.length, ...(out.VersionId ? { versionId: out.VersionId } : {}) };
     } catch (err) {
+      await Promise.allSettled(inFlight);
       if (uploadId !== undefined)
         await Promise.resolve()
           .then(() =>

@@ -147,8 +147,13 @@ export async function takePostgresArchive(
         { reason: 'remote-apply' },
       );
 
-    // ---- pause, then read the aggregates in the frozen state
+    // ---- a recent restartpoint: the archive then carries only the WAL since it
     let t = performance.now();
+    await recentRestartpoint(source, standby, timeoutMs);
+    timings.checkpointMs = elapsed(t);
+
+    // ---- pause, then read the aggregates in the frozen state
+    t = performance.now();
     await standby.query('select pg_wal_replay_pause()');
     paused = true;
     await waitFor(`WAL replay to pause on ${standbyAt}`, timeoutMs, async () => {
@@ -312,6 +317,39 @@ export async function takePostgresArchive(
       timings.resumeMs = elapsed(t);
     }
     await standby.end().catch(() => {});
+  }
+}
+
+/**
+ * A backup of a standby starts at its latest restartpoint, made from the last CHECKPOINT
+ * record it replayed (pg_basebackup --checkpoint=fast asks for one at once), and the
+ * archive carries all WAL from there. After a bulk load that can be more WAL than data, so
+ * the primary checkpoints first and the standby replays that record before the pause.
+ * Best effort: without the right to CHECKPOINT, or if replay lags past the timeout, the
+ * archive is only larger. Returns whether the standby replayed the fresh checkpoint.
+ */
+async function recentRestartpoint(
+  source: PostgresBackupSource,
+  standby: pg.Client,
+  timeoutMs: number,
+): Promise<boolean> {
+  let after: string;
+  try {
+    after = await withPrimary(source.primary, async (c) => {
+      await c.query('checkpoint');
+      return (await one<{ lsn: string }>(c, 'select pg_current_wal_lsn()::text as lsn')).lsn;
+    });
+  } catch {
+    return false;
+  }
+  try {
+    await waitFor('the standby to replay the fresh checkpoint', timeoutMs, async () => {
+      const r = await one<{ lsn: string | null }>(standby, 'select pg_last_wal_replay_lsn()::text as lsn');
+      return r.lsn !== null && compareLsn(r.lsn, after) >= 0;
+    });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -230,6 +230,16 @@ describe('streamed upload to S3', () => {
   });
 });
 
+test('a part S3 refuses fails the upload and aborts it, even with the next part already filling', async () => {
+  s3Mock.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u3' });
+  s3Mock.on(UploadPartCommand).rejects(awsError('BadDigest'));
+  const store = new BackupObjectStore(new S3Client({}), 'bucket', MIN_PART_BYTES);
+  const body = Readable.from(Array.from({ length: 4 * 5 }, () => Buffer.alloc(1024 * 1024, 1)));
+  await expect(store.uploadStream('k', body, 'application/x-tar')).rejects.toThrow();
+  expect(s3Mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { UploadId: 'u3' });
+  expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+});
+
 describe('RDS and Aurora snapshots', () => {
   const aggregates = {
     capturedAt: '2026-11-27T04:30:00.000000Z',
