@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TopologySchema, formatIssues, type Topology } from '../lambdas/shared/topology';
 
 /**

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from '../topology';
 
 /**
