@@ -93,12 +93,20 @@ describe('RdsRestoreTargets', () => {
     expect(restored).toMatchObject({ kind: 'rds-instance', targetId: ID, host: 'tmp.rds', port: 5432 });
   });
 
-  test('a re-driven restore finds the instance it already asked for and does not restore twice', async () => {
+  test('a re-driven restore finds the instance it already asked for, does not restore twice, and is timed from its creation', async () => {
+    const created = new Date(Date.now() - 700_000);
     rds.on(DescribeDBInstancesCommand).resolves({
-      DBInstances: [{ DBInstanceStatus: 'available', Endpoint: { Address: 'tmp.rds', Port: 5432 } }],
+      DBInstances: [
+        {
+          DBInstanceStatus: 'available',
+          InstanceCreateTime: created,
+          Endpoint: { Address: 'tmp.rds', Port: 5432 },
+        },
+      ],
     });
-    await targets('rds-snapshot').restorePostgres({ runId: RUN, backupId: 'postgres-x' });
+    const restored = await targets('rds-snapshot').restorePostgres({ runId: RUN, backupId: 'postgres-x' });
     expect(rds).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
+    expect(restored.restoreMs).toBeGreaterThanOrEqual(700_000);
   });
 
   test('an Aurora cluster snapshot becomes a temporary cluster with one instance', async () => {

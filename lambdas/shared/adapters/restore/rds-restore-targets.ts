@@ -169,7 +169,9 @@ export class RdsRestoreTargets implements RestoreTargets {
       database: this.opts.database,
       operatorUser: this.opts.operatorUser,
       applicationUser: this.opts.applicationUser,
-      restoreMs: Date.now() - started,
+      // A restore that outlasted one invocation (NotReadyYetError, retried) is timed from the instance's creation.
+      restoreMs:
+        Date.now() - (db.InstanceCreateTime ? Math.min(db.InstanceCreateTime.getTime(), started) : started),
       details: {
         snapshot: backup.snapshot.identifier,
         status: db.DBInstanceStatus,
