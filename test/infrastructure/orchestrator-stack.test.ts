@@ -307,7 +307,7 @@ describe('each bundle carries only what its step uses', () => {
     'PromoteKafka',
     'CheckConsumerLag',
     // Failback and backup validation (issues 7 and 5), measured when they were first deployed:
-    // 400–880 KB, mostly kafkajs, ioredis and pg together, and the backup code's module graph.
+    // 400–880 KB, kafkajs, ioredis and pg together.
     'ValidateFailbackRequest',
     'CheckReplicationCaughtUp',
     'WarmUpTarget',
@@ -316,13 +316,10 @@ describe('each bundle carries only what its step uses', () => {
     'RebuildPostgresStandby',
     'ReattachRedisReplica',
     'ReverseKafkaMirroring',
-    'SelectBackups',
-    'RestorePostgresBackup',
-    'RestoreRedisBackup',
+    // pg and ioredis together (the restored-store inspectors share one module), kafkajs.
     'ValidatePostgresRestore',
     'ValidateRedisRestore',
     'ValidateKafkaOffsets',
-    'TeardownRestoreTargets',
   ];
 
   test('the bench’s esbuild options (lib/step-bundling.ts) rebuild every asset byte for byte; each bundle imports only the SDK clients and drivers of its capabilities and stays within 300 KB unless listed', async () => {
