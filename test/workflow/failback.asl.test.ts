@@ -268,6 +268,17 @@ describe('failback.asl.json under aws-local-stepfunctions with stub steps', () =
     expect(result.called('ReleaseLock')).toHaveLength(1);
   });
 
+  test('a rebuild that outlasts one invocation (an RDS replica being created) is resumed by retries', async () => {
+    const result = await runFailback({
+      RebuildPostgresStandby: (_e, call) => {
+        if (call < 4) throw namedError('NotReadyYetError', 'replica creating');
+        return ok({ rebuilt: true });
+      },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.called('RebuildPostgresStandby')).toHaveLength(5); // 4 for the rebuild, 1 re-protecting
+  });
+
   test.each(['RebuildPostgresStandby', 'ReattachRedisReplica', 'ReverseKafkaMirroring'])(
     'a rebuild step failing (%s) fails the rebuild onto the failure path before anything switches',
     async (step) => {
@@ -346,7 +357,7 @@ describe('failback.asl.json under aws-local-stepfunctions with stub steps', () =
   test('after trading resumed, a failed re-protection or review is reported, not rolled back', async () => {
     const result = await runFailback({
       ReverseKafkaMirroring: (e) => {
-        if ((e.run as typeof failbackRun).sourceRegion === 'us-west-2') throw namedError('NotReadyYetError');
+        if ((e.run as typeof failbackRun).sourceRegion === 'us-west-2') throw namedError('TransientError');
         return ok();
       },
       PostFailbackReview: fail('Error', 'review failed'),
