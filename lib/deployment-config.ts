@@ -144,7 +144,14 @@ export const DeploymentConfigSchema = z
     /** The account every orchestrator stack is deployed to (no lookups at synth). */
     account,
     /** Who may answer the approval task (SendTaskSuccess/Failure/Heartbeat): they assume the stack's approver role. */
-    approverPrincipalArns: z.array(principalArn).min(1, 'at least one approver principal is required'),
+    approverPrincipalArns: z
+      .array(principalArn, {
+        error: (issue) =>
+          issue.input === undefined
+            ? 'is required: the IAM roles or users who may answer the approval (at least one)'
+            : 'must be a list of IAM role or user ARNs',
+      })
+      .min(1, 'at least one approver principal is required'),
     /** Retention of the Lambda and state-machine log groups. @default 90 */
     logRetentionDays: z
       .number()

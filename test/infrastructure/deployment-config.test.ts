@@ -78,7 +78,7 @@ describe('deployment config', () => {
       (c: AnyConfig) => {
         delete c.approverPrincipalArns;
       },
-      'approverPrincipalArns: Invalid input',
+      'approverPrincipalArns: is required: the IAM roles or users who may answer the approval',
     ],
     [
       'an empty approver list',
