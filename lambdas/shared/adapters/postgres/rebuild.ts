@@ -276,6 +276,8 @@ export class SelfManagedPostgresRebuilder implements PostgresRebuilder {
           primary: afterPrimary.applicationCanLogin,
           replica: after.applicationCanLogin,
         },
+        // The old primary as found: running or not, in recovery or not, its fence (read-only default, LOGIN).
+        oldPrimaryBefore: before,
         clusterStateBefore: 'control' in control ? control.control.clusterState : null,
         toolOutput: toolOutput
           .split(/[\r\n]+/)
