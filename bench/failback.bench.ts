@@ -143,7 +143,7 @@ async function main() {
     options: {
       'port-base': { type: 'string', default: '26650' },
       rate: { type: 'string', default: '50' },
-      orders: { type: 'string', default: '100000' },
+      orders: { type: 'string', default: '200000' },
     },
   });
   const portBase = Number(values['port-base']);
