@@ -2,11 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import {
-  backupService,
-  backupEnvironmentFromTopology,
-  backupSourcesFromTopology,
-} from '../lambdas/shared/backup/environment';
+import { backupService, backupEnvironmentFromTopology } from '../lambdas/shared/backup/environment';
+import { backupSourcesFromTopology } from '../lambdas/shared/backup/sources';
 import type { BackupService } from '../lambdas/shared/backup/service';
 import { BackupTaker } from '../lambdas/shared/backup/writer';
 import { topologyFromSandbox } from '../local-runner/sandbox-topology';

@@ -1,7 +1,8 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import type { BackupWriter } from '../backup/contracts';
 import type { BackupTakingDependencies } from '../backup/dependencies';
-import { backupServiceFromTopology, backupSourcesFromTopology } from '../backup/environment';
+import { backupServiceFromTopology } from '../backup/environment';
+import { backupSourcesFromTopology } from '../backup/sources';
 import { BackupTaker } from '../backup/writer';
 import { InvalidInputError } from '../errors';
 import { defineProvider, type ProviderContext } from './provider';

@@ -1,9 +1,7 @@
 /** Where backups come from and go to, from the topology: regions, keys, sources; bad topology named. */
 import { InvalidInputError } from '../../../lambdas/shared/errors';
-import {
-  backupEnvironmentFromTopology,
-  backupSourcesFromTopology,
-} from '../../../lambdas/shared/backup/environment';
+import { backupEnvironmentFromTopology } from '../../../lambdas/shared/backup/environment';
+import { backupSourcesFromTopology } from '../../../lambdas/shared/backup/sources';
 import { parseTopology } from '../../../lambdas/shared/topology';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SOURCE, TARGET, sampleTopologyInput } from '../steps/fakes';
