@@ -156,7 +156,7 @@ export class TarIndexer extends Transform {
         const data = this.takeBytes(n);
         this.current!.hash?.update(data);
         this.longNameBuffer?.push(Buffer.from(data));
-        this.push(Buffer.from(data));
+        this.push(data);
         this.remaining -= n;
         if (this.remaining === 0) {
           this.closeEntry();
@@ -169,7 +169,7 @@ export class TarIndexer extends Transform {
       if (this.remaining > 0) {
         if (this.pendingLength === 0) return;
         const n = Math.min(this.remaining, this.pendingLength);
-        this.push(Buffer.from(this.takeBytes(n)));
+        this.push(this.takeBytes(n));
         this.remaining -= n;
         if (this.remaining > 0) return;
       }
