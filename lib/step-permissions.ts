@@ -287,6 +287,15 @@ export function statementsFor(
       [rds('snapshot', '*'), rds('cluster-snapshot', '*')],
     );
   }
+  if (has('restoredStores') && !has('postgres') && own.postgres.passwordSecretArn) {
+    // providers/restored-stores.ts: a snapshot keeps the source's master password, read from this
+    // region's database secret (its replica in this region).
+    allow(
+      'RestoredDatabaseSecret',
+      ['secretsmanager:GetSecretValue'],
+      [sameRegionSecretArn(own.postgres.passwordSecretArn, region)],
+    );
+  }
   if (has('restoreValidation')) {
     // AWS Backup restore testing: the action has no resource-level permissions; this region only.
     allow('ReportRestoreValidation', ['backup:PutRestoreValidationResult'], ['*'], {

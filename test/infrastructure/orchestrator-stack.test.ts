@@ -266,7 +266,7 @@ describe('each bundle carries only what its step uses', () => {
     backupEvidence: ['@aws-sdk/client-s3'],
     // The restore targets read the backup they restore (the backup code's graph again brings pg).
     restoreTargets: ['@aws-sdk/client-rds', '@aws-sdk/client-s3', '@aws-sdk/client-kms', 'pg'],
-    restoredStores: ['pg', 'ioredis'],
+    restoredStores: ['pg', 'ioredis', '@aws-sdk/client-secrets-manager'],
     restoreValidation: ['@aws-sdk/client-backup'],
     // RDS / Aurora through the API; a self-managed node through pg (the sandbox's process control).
     postgresRebuild: ['@aws-sdk/client-rds', 'pg'],
@@ -1304,6 +1304,22 @@ describe('a managed-database, ARC-routed deployment', () => {
     expect(rolesHolding(template, 'rds:FailoverGlobalCluster')).toEqual(
       stepRoles(template, ['PromotePostgres']),
     );
+    // Every role that may read a database secret reads only replicas in this region.
+    const secretResources = identityPolicyStatements(template)
+      .filter((s) => s.actions.includes('secretsmanager:GetSecretValue'))
+      .flatMap((s) => s.resources);
+    expect(secretResources.length).toBeGreaterThan(0);
+    for (const arn of secretResources)
+      expect(String(arn)).toMatch(/^arn:aws:secretsmanager:us-west-2:111122223333:secret:/);
+    // The restored-store inspectors read this region's own database secret only.
+    if (STEP_NAMES.includes('ValidatePostgresRestore')) {
+      const restored = statementsOfStep(template, 'ValidatePostgresRestore').find(
+        (s) => s.sid === 'RestoredDatabaseSecret',
+      )!;
+      expect(restored.resources).toEqual([
+        'arn:aws:secretsmanager:us-west-2:111122223333:secret:tradepulse/usw2/dr-operator-AbCdEf',
+      ]);
+    }
   });
 
   test('traffic moves through ARC routing controls, with no Route 53 control-plane permission', () => {
