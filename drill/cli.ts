@@ -222,8 +222,16 @@ async function main(): Promise<number> {
       log: (line) => progress.step(line),
     });
     const failbackOutcome = await publish(failback);
+    const { pausedAt, resumedAt } = failback.gateway;
+    const { requestedAt, decidedAt } = failback.approval;
+    const pausedSeconds =
+      pausedAt && resumedAt
+        ? ((resumedAt - pausedAt - (requestedAt && decidedAt ? decidedAt - requestedAt : 0)) / 1000).toFixed(
+            2,
+          )
+        : '?';
     progress.done(
-      `round trip ${drill.runId} → ${failback.runId}: ${failback.ackedWritesLost?.missing ?? '?'} of ${failback.ackedWritesLost?.acknowledged ?? '?'} acknowledged writes lost over both runs; Kafka skipped ${failback.kafka?.skipped ?? '?'}`,
+      `round trip ${drill.runId} → ${failback.runId}: switchover paused trading ${pausedSeconds} s excluding approval; ${failback.ackedWritesLost?.missing ?? '?'} of ${failback.ackedWritesLost?.acknowledged ?? '?'} acknowledged writes lost over both runs; Kafka skipped ${failback.kafka?.skipped ?? '?'}`,
     );
     return failbackOutcome === 'resumed' ? 0 : 1;
   } finally {
