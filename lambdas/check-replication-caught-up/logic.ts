@@ -16,7 +16,7 @@ const InputSchema = z
      */
     scope: z.enum(['readiness', 'kafka-drained']),
     /** Defaults to the run's failback readiness timeout (readiness) or 30 s (kafka-drained). */
-    timeoutSeconds: z.number().int().positive().max(3600).optional(),
+    timeoutSeconds: z.number().int().positive().max(840).optional(),
   })
   .strict();
 

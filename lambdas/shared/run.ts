@@ -58,8 +58,8 @@ export const FailbackSettingsSchema = z
   .object({
     /** Synthetic load / warm-up phase before the switchover (the runbook says 30 min in production). */
     warmupSeconds: z.number().int().min(0).max(7200),
-    /** How long readiness may wait for replication to catch up before the failback is refused. */
-    readinessTimeoutSeconds: z.number().int().min(1).max(3600),
+    /** How long readiness may wait for replication to catch up before the failback is refused (one invocation: below Lambda's 900 s). */
+    readinessTimeoutSeconds: z.number().int().min(1).max(840),
     /** The failover run this failback returns from, when known (linked in the evidence). */
     failoverRunId: z.string().min(1).optional(),
   })
@@ -82,7 +82,7 @@ export const FailbackRequestSchema = z
     requestedBy: z.string().min(1, 'who started the run must be named'),
     reason: z.string().min(1).optional(),
     warmupSeconds: z.number().int().min(0).max(7200).default(1800),
-    readinessTimeoutSeconds: z.number().int().min(1).max(3600).default(300),
+    readinessTimeoutSeconds: z.number().int().min(1).max(840).default(300),
     failoverRunId: z.string().min(1).optional(),
   })
   .strict();
