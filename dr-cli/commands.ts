@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -14,6 +15,7 @@ import { STEP_FUNCTIONS, type StepFunctionName } from '../lambdas/registry';
 import { ExecutionInputSchema, type ExecutionInput } from '../lambdas/shared/run';
 import { formatIssues } from '../lambdas/shared/topology';
 import { APPROVAL_REJECTED_ERROR, ApprovalDecisionSchema } from '../lambdas/request-approval/logic';
+import { DR_WORKFLOWS } from '../lib/workflows';
 import { loadWorkflow } from '../local-runner/definition';
 import { USAGE, UsageError, parseCli, regionOfArn, type CliCommand } from './args';
 import { findPendingApproval, progressLines } from './history';
@@ -156,9 +158,21 @@ async function readHistory(sfn: SFNClient, executionArn: string): Promise<Histor
   return events.sort((a, b) => a.id! - b.id!);
 }
 
-/** Task state → the evidence name of its step, from the failover workflow this repository deploys. */
-function stepOfState(region: string): Map<string, string> {
-  const { stepOfTask } = loadWorkflow('failover', region);
+/**
+ * The workflow file an execution runs: CloudFormation names each state machine after its
+ * construct (`<Workflow>StateMachine<hash>-<suffix>`, lib/workflows.ts ids); the failover otherwise.
+ */
+export function workflowFileOf(executionArn: string): string {
+  const stateMachineName = executionArn.split(':')[6] ?? '';
+  const spec =
+    DR_WORKFLOWS.find((w) => stateMachineName.startsWith(`${w.id}StateMachine`)) ??
+    DR_WORKFLOWS.find((w) => w.role === 'failover')!;
+  return path.basename(spec.file, '.asl.json');
+}
+
+/** Task state → the evidence name of its step, from the workflow the execution runs. */
+function stepOfState(region: string, executionArn: string): Map<string, string> {
+  const { stepOfTask } = loadWorkflow(workflowFileOf(executionArn), region);
   return new Map(
     [...stepOfTask].flatMap(([state, fn]) => {
       const step = STEP_FUNCTIONS[fn as StepFunctionName];
@@ -170,7 +184,7 @@ function stepOfState(region: string): Map<string, string> {
 async function watch(executionArn: string, intervalSeconds: number, io: CliIo): Promise<number> {
   const region = regionOfArn(executionArn);
   const sfn = io.sfn(region);
-  const steps = stepOfState(region);
+  const steps = stepOfState(region, executionArn);
   const approvalHint = `answer with: npm run dr -- approve --execution ${executionArn} --by <your name>  (or reject … --reason <why>)`;
   let lastId = 0;
   let described: DescribeExecutionCommandOutput;

@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { UsageError, parseCli } from '../../../dr-cli/args';
-import { runCli, type CliIo } from '../../../dr-cli/commands';
+import { runCli, workflowFileOf, type CliIo } from '../../../dr-cli/commands';
 import { findPendingApproval, progressLines } from '../../../dr-cli/history';
 import { ApprovalDecisionSchema } from '../../../lambdas/request-approval/logic';
 import { PROJECT_ROOT } from '../../../lib/dr-step-function';
@@ -487,4 +487,12 @@ describe('redrive', () => {
     expect(await runCli(['redrive'], captured)).toBe(2);
     expect(sfnMock).not.toHaveReceivedCommand(DescribeExecutionCommand);
   });
+});
+
+test('watch reads the state names of the workflow the execution runs (from its state machine name)', () => {
+  const arn = (sm: string) => `arn:aws:states:us-west-2:111122223333:execution:${sm}:run-1`;
+  expect(workflowFileOf(arn('FailbackStateMachineB9668938-AbCdEfGh'))).toBe('failback');
+  expect(workflowFileOf(arn('BackupValidationStateMachine1A2B3C4D-AbCdEfGh'))).toBe('backup-validation');
+  expect(workflowFileOf(arn('FailoverStateMachineCB79781C-AbCdEfGh'))).toBe('failover');
+  expect(workflowFileOf(EXECUTION_ARN)).toBe('failover');
 });
