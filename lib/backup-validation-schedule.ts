@@ -137,6 +137,8 @@ export class BackupValidationSchedule extends Construct {
         datapointsToAlarm: windowHours,
         comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: TreatMissingData.BREACHING,
+        // A schedule switched off on purpose does not page anyone for not running.
+        actionsEnabled: props.enabled ?? true,
       }),
       undelivered: new Alarm(this, 'UndeliveredStarts', {
         alarmDescription:

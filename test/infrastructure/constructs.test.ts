@@ -330,6 +330,18 @@ describe('BackupValidationSchedule', () => {
     expect([longestDidNotRun.Period * longestDidNotRun.EvaluationPeriods]).toEqual([7 * 24 * 3600]);
   });
 
+  test('a disabled schedule is created DISABLED and its "did not run" alarm notifies no one', () => {
+    const { template, schedule, stack } = withSchedule({ enabled: false });
+    const [props] = Object.values(template.findResources('AWS::Scheduler::Schedule')).map(
+      (r) => r.Properties,
+    );
+    expect(props.State).toBe('DISABLED');
+    const didNotRun =
+      template.toJSON().Resources[stack.getLogicalId(schedule.alarms.didNotRun.node.defaultChild as never)]
+        .Properties;
+    expect(didNotRun.ActionsEnabled).toBe(false);
+  });
+
   test('bad settings are refused naming the setting', () => {
     expect(() => withSchedule({ expectedIntervalHours: 145 })).toThrow(
       /expectedIntervalHours \+ 24 must be at most 168/,
