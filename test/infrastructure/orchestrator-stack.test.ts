@@ -260,12 +260,10 @@ describe('each bundle carries only what its step uses', () => {
     redis: ['ioredis', '@aws-sdk/client-s3'],
     redisSnapshots: ['@aws-sdk/client-s3'],
     smokeSink: ['pg', '@aws-sdk/client-secrets-manager'],
-    // pg: lambdas/shared/backup's module graph (the backup writer) comes along with the reader; a
-    // known cost of the backup code, left to its owners (it is bundled, never called, by these steps).
-    backups: ['@aws-sdk/client-s3', '@aws-sdk/client-kms', 'pg'],
+    backups: ['@aws-sdk/client-s3', '@aws-sdk/client-kms'],
     backupEvidence: ['@aws-sdk/client-s3'],
-    // The restore targets read the backup they restore (the backup code's graph again brings pg).
-    restoreTargets: ['@aws-sdk/client-rds', '@aws-sdk/client-s3', '@aws-sdk/client-kms', 'pg'],
+    // The restore targets read the backup they restore.
+    restoreTargets: ['@aws-sdk/client-rds', '@aws-sdk/client-s3', '@aws-sdk/client-kms'],
     restoredStores: ['pg', 'ioredis', '@aws-sdk/client-secrets-manager'],
     restoreValidation: ['@aws-sdk/client-backup'],
     // RDS / Aurora through the API; a self-managed node through pg (the sandbox's process control).
