@@ -23,6 +23,22 @@ export const confirmFinalLsnStep = defineStep({
   async run({ run, timeoutSeconds }, deps: Pick<DrDependencies, 'postgres' | 'runRecords' | 'sleep'>, clock) {
     const source = deps.postgres(run.sourceRegion);
     const target = deps.postgres(run.targetRegion);
+    if (run.dryRun) {
+      // Nothing is fenced in a dry run: the primary's position is not final; report both as they are.
+      const [primary, standby] = [await source.status(), await target.status()];
+      return {
+        action: 'dry-run' as const,
+        observed: { primary, standby },
+        changes: [],
+        result: {
+          confirmed: false,
+          alreadyPromoted: false,
+          finalLsn: primary.lsn,
+          replayedLsn: standby.replayLsn,
+          bytesBehind: lsnDistance(primary.lsn, standby.replayLsn),
+        },
+      };
+    }
     const started = clock.now().getTime();
     let polls = 0;
     for (;;) {

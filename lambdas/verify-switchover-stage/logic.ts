@@ -60,6 +60,14 @@ export const verifySwitchoverStageStep = defineStep({
         problems.push(`the active-region parameter in ${run.targetRegion} names ${flags.activeRegion}`);
       observed = { ...observed, flags };
     }
+    if (run.dryRun)
+      // Nothing was switched: what does not hold yet is what the stage would change.
+      return {
+        action: 'dry-run' as const,
+        observed: { ...observed, notYet: problems },
+        changes: [],
+        result: { stage, verified: problems.length === 0 },
+      };
     if (problems.length > 0)
       throw new VerificationFailedError(
         `switchover stage ${stage} does not hold: ${problems.join('; ')}`,

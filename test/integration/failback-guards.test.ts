@@ -199,6 +199,20 @@ describe('failback guards on the sandbox', () => {
           if (step === 'CheckReplicationCaughtUp' && (event as { scope?: string }).scope === 'readiness') {
             await queryOnce(e.primary.postgres.port, 'select pg_wal_replay_pause()');
             paused = true;
+            // Make sure B has written past what A replayed (the load writes there) before readiness looks.
+            const [{ lsn }] = (await queryOnce<{ lsn: string }>(
+              e.primary.postgres.port,
+              'select pg_last_wal_replay_lsn()::text as lsn',
+            )) as [{ lsn: string }];
+            for (let i = 0; i < 100; i++) {
+              const [{ ahead }] = (await queryOnce<{ ahead: boolean }>(
+                e.secondary.postgres.port,
+                'select pg_current_wal_lsn() > $1::pg_lsn as ahead',
+                [lsn],
+              )) as [{ ahead: boolean }];
+              if (ahead) break;
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
           }
         },
       });

@@ -345,13 +345,24 @@ describe('failback.asl.json under aws-local-stepfunctions with stub steps', () =
 
   test('a dry run checks everything, skips the approval and re-protection, and archives its evidence', async () => {
     const dry = { ...failbackRun, mode: 'dryRun', dryRun: true };
-    const result = await runFailback({ ValidateFailbackRequest: () => ok({ run: dry }) });
+    // Nothing was rebuilt or switched: readiness and verification findings are reported, not a verdict.
+    const result = await runFailback({
+      ValidateFailbackRequest: () => ok({ run: dry }),
+      CheckReplicationCaughtUp: (e) =>
+        e.scope === 'readiness'
+          ? ok({ caughtUp: false, reasons: ['not a streaming standby'], summary: 'not caught up' })
+          : ok({ caughtUp: true }),
+      EvaluateVerification: () => ok({ passed: false, sev1: true, findings: [{ check: 'ledger' }] }),
+    });
     expect(result.status).toBe('SUCCEEDED');
     expect(result.called('RequestApproval')).toHaveLength(0);
     expect(result.called('ResumeTrading')).toHaveLength(0);
     expect(result.called('RebuildPostgresStandby')).toHaveLength(1);
     expect(result.called('WriteEvidenceBundle')[0]).toMatchObject({ outcome: 'dry-run-complete' });
     expect(result.called('ReleaseLock')).toHaveLength(1);
+    expect(result.called('RecordFailure')).toHaveLength(0);
+    for (const step of ['QuiesceTrading', 'FenceOldPrimary', 'PromotePostgres', 'CutoverTraffic'])
+      expect(result.called(step)[0]).toMatchObject({ run: { dryRun: true } });
   });
 
   test('after trading resumed, a failed re-protection or review is reported, not rolled back', async () => {

@@ -172,6 +172,16 @@ describe('check-replication-caught-up', () => {
     expect(err.message).toMatch(/orders: 3 message\(s\) not yet mirrored into us-west-2/);
   });
 
+  it('kafka-drained in a dry run (producers not paused) reports what is behind instead of failing', async () => {
+    const world = fakeDeps();
+    world.kafka.lag = [{ topic: 'orders', messagesBehind: 3, lagSeconds: 1 }];
+    const { result } = await check(world, 'kafka-drained', failbackRun({ mode: 'dryRun', dryRun: true }));
+    expect(result).toMatchObject({
+      caughtUp: false,
+      reasons: ['orders: 3 message(s) not yet mirrored into us-west-2'],
+    });
+  });
+
   it('kafka-drained: passes with every topic mirrored to the last message', async () => {
     const { result } = await check(fakeDeps(), 'kafka-drained');
     expect(result.caughtUp).toBe(true);
@@ -210,6 +220,15 @@ describe('confirm-final-lsn', () => {
     expect(err.message).toMatch(
       /replayed 0\/3000000 but the fenced primary in us-east-1 ended at 0\/3000100 \(256 bytes behind/,
     );
+    expect(writeCalls(world)).toEqual([]);
+  });
+
+  it('a dry run reports both positions and fails nothing (nothing was fenced)', async () => {
+    const world = fakeDeps();
+    Object.assign(world.postgres[SOURCE]!.state, { lsn: '0/3000100' });
+    const { evidence, result } = await confirm(world, failbackRun({ mode: 'dryRun', dryRun: true }));
+    expect(evidence.action).toBe('dry-run');
+    expect(result).toMatchObject({ confirmed: false, finalLsn: '0/3000100', bytesBehind: 256 });
     expect(writeCalls(world)).toEqual([]);
   });
 
@@ -284,6 +303,22 @@ describe('staggered switchover steps', () => {
     const again = await executeStep(announceRegionStep, { run: failbackRun() }, world.deps, world.clock);
     expect(again.evidence.action).toBe('no-op');
     expect(world.events.published).toHaveLength(1);
+  });
+
+  it('verify-switchover-stage in a dry run reports what does not hold yet', async () => {
+    const world = fakeDeps();
+    const { evidence, result } = await executeStep(
+      verifySwitchoverStageStep,
+      { run: failbackRun({ mode: 'dryRun', dryRun: true }), stage: 'postgres' },
+      world.deps,
+      world.clock,
+    );
+    expect(result).toEqual({ stage: 'postgres', verified: false });
+    expect(evidence.observed.notYet).toEqual([
+      `postgresWriter routes to ${SOURCE}, not ${TARGET}`,
+      `PostgreSQL in ${TARGET} is not a writable primary (role standby)`,
+      `PostgreSQL in ${SOURCE} still accepts writes`,
+    ]);
   });
 
   it('promote-redis without hydration promotes the in-sync replica and replays no snapshot', async () => {
