@@ -6,6 +6,7 @@ import * as esbuild from 'esbuild';
 import { DEFAULT_CONFIG_FILE, loadDeploymentConfig } from '../bin/config';
 import { STEP_FUNCTIONS, handlerEntry, type StepFunctionName } from '../lambdas/registry';
 import { PROJECT_ROOT } from '../lib/dr-step-function';
+import { DATA_STORE_DRIVERS, driverPackages, stageDriverLayer } from '../lib/driver-layer';
 import { esbuildOptionsFor, stepBundlingOptions } from '../lib/step-bundling';
 
 /**
@@ -15,6 +16,8 @@ import { esbuildOptionsFor, stepBundlingOptions } from '../lib/step-bundling';
  *    options the DrStepFunction construct gives NodejsFunction) and prints each bundle's
  *    minified size against the 300 KB budget, with the packages that dominate it (esbuild
  *    metafile).
+ *    The data-store drivers are not in the bundles: they ship once, in the stack's driver
+ *    layer (lib/driver-layer.ts), whose size is printed too.
  * 2. Imports each bundle in a fresh Node process and prints how long `import()` took: a
  *    proxy for the cold-start init. The AWS SDK v3 is external, as in Lambda, where the
  *    runtime provides it; here the project's copy stands in (node_modules linked beside the
@@ -110,6 +113,23 @@ function importMs(dir: string): number {
   return median(samples);
 }
 
+function directoryBytes(dir: string): number {
+  let total = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (entry.isFile()) total += fs.statSync(path.join(entry.parentPath, entry.name)).size;
+  return total;
+}
+
+/** The one layer every step function shares: the drivers' npm packages, unchanged. */
+function reportDriverLayer(): void {
+  const content = stageDriverLayer(PROJECT_ROOT);
+  const packages = driverPackages(PROJECT_ROOT);
+  const versions = DATA_STORE_DRIVERS.map((d) => `${d} ${packages.get(d)!.version}`).join(', ');
+  console.log(
+    `driver layer (shared by every step, not counted in the bundles): ${versions} with ${packages.size - DATA_STORE_DRIVERS.length} dependencies, ${(directoryBytes(content) / 1024 / 1024).toFixed(1)} MB unpacked`,
+  );
+}
+
 function timeSynth(): { seconds: number; stacks: string[] } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-bench-synth-'));
   try {
@@ -160,7 +180,10 @@ async function main() {
       `bundles: ${bundles.length - over.length}/${bundles.length} within ${kb(BUDGET_BYTES)}; smallest ${kb(Math.min(...sizes))}, median ${kb(median(sizes))}, largest ${kb(Math.max(...sizes))}` +
         (over.length ? `; over: ${over.map((b) => b.step).join(', ')}` : ''),
     );
-    console.log(`import time: median of ${runs} fresh Node ${process.version} processes per bundle`);
+    console.log(
+      `import time: median of ${runs} fresh Node ${process.version} processes per bundle, loading the drivers it imports`,
+    );
+    reportDriverLayer();
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -60,6 +60,8 @@ export interface DrStepFunctionProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Bundle the AWS SDK v3 instead of using the runtime's copy. @default false (the runtime's SDK, smaller bundles) */
   readonly bundleAwsSdk?: boolean;
+  /** Layers the bundle needs at run time: the data-store drivers' (lib/driver-layer.ts), which every bundle leaves out. */
+  readonly layers: readonly ILayerVersion[];
   /** Where package-lock.json, lambdas/ and data/ are. @default the repository root */
   readonly projectRoot?: string;
 }
@@ -180,6 +182,7 @@ export class DrStepFunction extends Construct {
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,
       environment,
+      layers: [...props.layers],
       ...(props.network
         ? {
             vpc: props.network.vpc,

@@ -22,7 +22,8 @@ import { BackupValidationSchedule } from './backup-validation-schedule';
 import { parseArn, regionDeployment, type DeploymentConfig } from './deployment-config';
 import { DrDashboard } from './dr-dashboard';
 import { DrRegionalResources } from './dr-regional-resources';
-import { DrStepFunction, PROJECT_ROOT, type StepNetwork } from './dr-step-function';
+import { DataStoreDriverLayer } from './driver-layer';
+import { DrStepFunction, PROJECT_ROOT, STEP_RUNTIME, type StepNetwork } from './dr-step-function';
 import { DrWorkflow } from './dr-workflow';
 import { FailoverTrigger } from './failover-trigger';
 import { applyOrchestratorNagSuppressions } from './nag-suppressions';
@@ -174,6 +175,10 @@ export class OrchestratorStack extends Stack {
             : {}),
         }
       : {};
+    const drivers = new DataStoreDriverLayer(this, 'DataStoreDrivers', {
+      runtime: STEP_RUNTIME,
+      projectRoot,
+    });
     // One function per step, shared by every workflow that invokes it.
     const steps: Partial<Record<StepFunctionName, DrStepFunction>> = {};
     for (const name of Object.keys(STEP_FUNCTIONS) as StepFunctionName[]) {
@@ -193,6 +198,7 @@ export class OrchestratorStack extends Stack {
         logRetention,
         logLevel: config.logLevel,
         bundleAwsSdk: config.bundleAwsSdk,
+        layers: [drivers.layer],
       });
     }
     this.steps = steps;

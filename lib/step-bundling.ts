@@ -5,6 +5,7 @@ import {
   OutputFormat,
   type BundlingOptions,
 } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { DATA_STORE_DRIVERS } from './driver-layer';
 
 /**
  * How every step's Lambda bundle is built — one place, read by the DrStepFunction construct
@@ -44,7 +45,8 @@ export function stepBundlingOptions(bundleAwsSdk: boolean) {
     sourceMap: true,
     sourcesContent: false,
     logLevel: EsbuildLogLevel.WARNING,
-    externalModules: runtimeProvidedModules(bundleAwsSdk),
+    // The drivers come from the stack's driver layer (lib/driver-layer.ts).
+    externalModules: [...runtimeProvidedModules(bundleAwsSdk), ...DATA_STORE_DRIVERS],
   } satisfies BundlingOptions;
 }
 

@@ -19,6 +19,7 @@ import { topologyTextFromEnvironment } from '../../lambdas/shared/aws-dependenci
 import { FakeClock, FakeLockStore } from '../unit/steps/fakes';
 import { functionArnVariable, summarizeAsl } from '../../lib/asl';
 import type { DeploymentConfigInput } from '../../lib/deployment-config';
+import { DATA_STORE_DRIVERS } from '../../lib/driver-layer';
 import { PROJECT_ROOT } from '../../lib/dr-step-function';
 import { NETWORK_CAPABILITIES, STEP_CAPABILITIES, type StepCapability } from '../../lib/step-capabilities';
 import { esbuildOptionsFor, stepBundlingOptions } from '../../lib/step-bundling';
@@ -79,6 +80,7 @@ const rolesHolding = (template: Template, action: string) =>
         ),
     ),
   ].sort();
+const isDriver = (module: string) => (DATA_STORE_DRIVERS as readonly string[]).includes(module);
 const stepRoles = (template: Template, steps: StepFunctionName[]) =>
   steps.map((s) => stepResourceId(template, s, 'AWS::IAM::Role')).sort();
 
@@ -289,38 +291,8 @@ describe('each bundle carries only what its step uses', () => {
 
   /** The issue's budget per minified bundle (npm run bench:synth prints every size). */
   const BUNDLE_BUDGET_BYTES = 300 * 1024;
-  /**
-   * Steps that cannot fit while their drivers are bundled: kafkajs alone minifies to ~264 KB
-   * (CommonJS, nothing to tree-shake), ioredis ~122 KB, pg ~75 KB. Listed so that every other
-   * step is held to the budget. PromoteRedis (ioredis + its command table ~122 KB, zod ~96 KB)
-   * was 295 KB and went to ~307 KB with Powertools Metrics (~11 KB), which every step now
-   * carries for the dashboard's EMF metrics.
-   */
-  const OVER_BUDGET: readonly StepFunctionName[] = [
-    'PromoteRedis',
-    'CheckTargetHealth',
-    'CaptureDataAtRisk',
-    'WaitForDrain',
-    'FenceOldPrimary',
-    'PromoteKafka',
-    'CheckConsumerLag',
-    // Failback and backup validation (issues 7 and 5), measured when they were first deployed:
-    // 400–880 KB, kafkajs, ioredis and pg together.
-    'ValidateFailbackRequest',
-    'CheckReplicationCaughtUp',
-    'WarmUpTarget',
-    'VerifySwitchoverStage',
-    'PostFailbackReview',
-    'RebuildPostgresStandby',
-    'ReattachRedisReplica',
-    'ReverseKafkaMirroring',
-    // pg and ioredis together (the restored-store inspectors share one module), kafkajs.
-    'ValidatePostgresRestore',
-    'ValidateRedisRestore',
-    'ValidateKafkaOffsets',
-  ];
 
-  test('the bench’s esbuild options (lib/step-bundling.ts) rebuild every asset byte for byte; each bundle imports only the SDK clients and drivers of its capabilities and stays within 300 KB unless listed', async () => {
+  test('the bench’s esbuild options (lib/step-bundling.ts) rebuild every asset byte for byte; each bundle imports only the SDK clients and drivers of its capabilities and stays within 300 KB', async () => {
     const template = synthesized.template(DR_REGION);
     const bundling = stepBundlingOptions(synthesized.config.bundleAwsSdk);
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'tradepulse-dr-rebuild-'));
@@ -343,18 +315,71 @@ describe('each bundle carries only what its step uses', () => {
 
         const output = Object.values(built.metafile.outputs).find((o) => o.entryPoint)!;
         const used = new Set<string>();
-        for (const i of output.imports) if (i.external && i.path.startsWith('@aws-sdk/')) used.add(i.path);
+        for (const i of output.imports)
+          if (i.external && (i.path.startsWith('@aws-sdk/') || isDriver(i.path))) used.add(i.path);
         for (const input of Object.keys(output.inputs)) {
           const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
           if (pkg) used.add(pkg);
         }
         const allowed = new Set(capabilitiesOf(step).flatMap((c) => MODULES_OF_CAPABILITY[c]));
         expect([step, GATED.filter((m) => used.has(m) && !allowed.has(m))]).toEqual([step, []]);
-        if (!OVER_BUDGET.includes(step))
-          expect([step, Buffer.byteLength(code) <= BUNDLE_BUDGET_BYTES]).toEqual([step, true]);
+        expect([step, Buffer.byteLength(code) <= BUNDLE_BUDGET_BYTES]).toEqual([step, true]);
+        // The drivers stay out of the bundle: the driver layer provides them.
+        const bundledDrivers = Object.keys(output.inputs).filter((input) =>
+          DATA_STORE_DRIVERS.some((d) => input.includes(`node_modules/${d}/`)),
+        );
+        expect([step, bundledDrivers]).toEqual([step, []]);
       }
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('data-store driver layer', () => {
+  test.each(REGIONS)('%s: one layer for nodejs22.x on arm64, attached to every step function', (region) => {
+    const template = synthesized.template(region);
+    const layers = ofType(template, 'AWS::Lambda::LayerVersion');
+    expect(layers).toHaveLength(1);
+    const [layerId, layer] = layers[0]!;
+    expect(layer.Properties.CompatibleRuntimes).toEqual(['nodejs22.x']);
+    expect(layer.Properties.CompatibleArchitectures).toEqual(['arm64']);
+    expect(layer.Properties.Description).toMatch(/kafkajs .*pg .*ioredis /);
+    for (const step of STEP_NAMES) {
+      const fn = resourcesOf(template)[stepResourceId(template, step, 'AWS::Lambda::Function')]!.Properties;
+      expect([step, fn.Layers]).toEqual([step, [{ Ref: layerId }]]);
+    }
+  });
+
+  test('the layer alone provides every driver the way the steps import them (ESM, nodejs/node_modules), without the project’s node_modules', () => {
+    const template = synthesized.template(DR_REGION);
+    const [, layer] = ofType(template, 'AWS::Lambda::LayerVersion')[0]!;
+    const asset = path.join(
+      synthesized.outdir,
+      `asset.${String(layer.Properties.Content.S3Key).replace(/\.zip$/, '')}`,
+    );
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tradepulse-dr-layer-'));
+    try {
+      fs.symlinkSync(path.join(asset, 'nodejs', 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+      const script = [
+        "import pg from 'pg';",
+        "import { Kafka, logLevel } from 'kafkajs';",
+        "import { Redis } from 'ioredis';",
+        "new Kafka({ clientId: 'probe', brokers: ['127.0.0.1:9'], logLevel: logLevel.NOTHING });",
+        'new pg.Client({ host: "127.0.0.1" });',
+        'new Redis({ lazyConnect: true }).disconnect();',
+        "process.stdout.write('LOADED');",
+      ].join('\n');
+      fs.writeFileSync(path.join(dir, 'probe.mjs'), script);
+      const result = spawnSync(process.execPath, ['probe.mjs'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: '' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect({ stdout: result.stdout, stderr: result.stderr }).toEqual({ stdout: 'LOADED', stderr: '' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
