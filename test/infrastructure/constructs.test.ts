@@ -65,7 +65,12 @@ const ALL_FUNCTION_VARIABLES = [
 ].map((n) => `${n}FunctionArn`);
 
 describe('DrStepFunction validates its props before bundling anything', () => {
-  const base = { stepName: 'ValidateInput', entry: 'lambdas/validate-input/handler.ts', topology, layers: [] };
+  const base = {
+    stepName: 'ValidateInput',
+    entry: 'lambdas/validate-input/handler.ts',
+    topology,
+    layers: [],
+  };
   test.each([
     [
       'a step name that is not PascalCase',
