@@ -66,6 +66,11 @@ export class RestoreFailedError extends DrError {
   override name = 'RestoreFailedError';
 }
 
+/** The old primary could not be made a replica of the new one (failback rebuild); `details` says how far it got. */
+export class RebuildFailedError extends DrError {
+  override name = 'RebuildFailedError';
+}
+
 /** Error names as they appear in the ASL. */
 export const ERROR_NAMES = {
   invalidInput: 'InvalidInputError',
@@ -81,6 +86,7 @@ export const ERROR_NAMES = {
   noFailoverToReturnFrom: 'NoFailoverToReturnFromError',
   finalLsnMismatch: 'FinalLsnMismatchError',
   warmUpFailed: 'WarmUpFailedError',
+  rebuildFailed: 'RebuildFailedError',
 } as const;
 
 const TRANSIENT_CODES = new Set([

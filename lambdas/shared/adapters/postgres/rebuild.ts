@@ -18,7 +18,7 @@
  * control file and gets a base backup.
  */
 import type pg from 'pg';
-import { DrError } from '../../errors';
+import { RebuildFailedError } from '../../errors';
 import type {
   PostgresRebuilder,
   PostgresRebuildMethod,
@@ -40,11 +40,6 @@ import {
   type TimelineSwitch,
 } from './rebuild-plan';
 import { errorMessage, mapErrors, withSession, type PostgresConnection } from './session';
-
-/** The old primary could not be made a replica of the new one; `details` says how far it got. */
-export class RebuildFailedError extends DrError {
-  override name = 'RebuildFailedError';
-}
 
 export interface SelfManagedRebuilderOptions {
   /** The new primary (replication source): its operator must be a superuser (pg_rewind reads its files). */
