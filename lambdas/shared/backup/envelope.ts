@@ -30,7 +30,7 @@ export const BACKUP_ENVELOPE: EnvelopeProfile = {
   description: 'an encrypted backup object',
   integrityError: (message, details) =>
     new BackupIntegrityError(message, {
-      reason: /the file is truncated/.test(message) ? 'truncated' : 'ciphertext',
+      reason: details.truncated === true ? 'truncated' : 'ciphertext',
       ...details,
     }),
 };

@@ -50,7 +50,7 @@ export interface EnvelopeProfile {
   format: string;
   /** For messages: "an encrypted audit export". */
   description: string;
-  /** The error an integrity failure is reported with. */
+  /** The error an integrity failure is reported with; `details.truncated` is true when the file ended early. */
   integrityError: (message: string, details: Record<string, unknown>) => Error;
 }
 
@@ -436,6 +436,12 @@ export class FrameDecryptor extends Transform {
       this.state === 'frames'
         ? `after ${this.index} frame(s) without the final frame (byte ${this.offset}${this.queue.length ? ` + ${this.queue.length} incomplete` : ''})`
         : `inside the ${this.state === 'preamble' ? 'preamble' : 'envelope header'}`;
-    done(this.fail(`the file is truncated: it ends ${where}`, { frame: this.index, offset: this.offset }));
+    done(
+      this.fail(`the file is truncated: it ends ${where}`, {
+        frame: this.index,
+        offset: this.offset,
+        truncated: true,
+      }),
+    );
   }
 }
