@@ -122,8 +122,8 @@ function directoryBytes(dir: string): number {
 
 /** The one layer every step function shares: the drivers' npm packages, unchanged. */
 function reportDriverLayer(): void {
-  const content = stageDriverLayer(PROJECT_ROOT);
   const packages = driverPackages(PROJECT_ROOT);
+  const content = stageDriverLayer(PROJECT_ROOT, packages);
   const versions = DATA_STORE_DRIVERS.map((d) => `${d} ${packages.get(d)!.version}`).join(', ');
   console.log(
     `driver layer (shared by every step, not counted in the bundles): ${versions} with ${packages.size - DATA_STORE_DRIVERS.length} dependencies, ${(directoryBytes(content) / 1024 / 1024).toFixed(1)} MB unpacked`,

@@ -67,8 +67,10 @@ export function driverPackages(projectRoot: string): Map<string, PackageJson> {
  * Stages the layer's content (`nodejs/node_modules/<package>` for every driver package) in
  * node_modules/.cache, keyed by the packages' names and versions, and returns the directory.
  */
-export function stageDriverLayer(projectRoot: string): string {
-  const packages = driverPackages(projectRoot);
+export function stageDriverLayer(
+  projectRoot: string,
+  packages: Map<string, PackageJson> = driverPackages(projectRoot),
+): string {
   const key = createHash('sha256')
     .update(
       [...packages]
@@ -100,7 +102,7 @@ export function stageDriverLayer(projectRoot: string): string {
 
 export interface DataStoreDriverLayerProps {
   readonly runtime: Runtime;
-  /** @default the repository root */
+  /** Where node_modules holds the drivers (the repository root). */
   readonly projectRoot: string;
 }
 
@@ -113,7 +115,7 @@ export class DataStoreDriverLayer extends Construct {
     const packages = driverPackages(props.projectRoot);
     const versions = DATA_STORE_DRIVERS.map((d) => `${d} ${packages.get(d)!.version}`).join(', ');
     this.layer = new LayerVersion(this, 'Layer', {
-      code: Code.fromAsset(stageDriverLayer(props.projectRoot)),
+      code: Code.fromAsset(stageDriverLayer(props.projectRoot, packages)),
       compatibleRuntimes: [props.runtime],
       compatibleArchitectures: [Architecture.ARM_64],
       description: `tradepulse-dr data-store drivers: ${versions}`,
